@@ -1,0 +1,1 @@
+"""Backends: the bit-exact CPU simulator and the Lava backend (installed as neurodeploy.backends)."""

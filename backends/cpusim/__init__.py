@@ -1,0 +1,1 @@
+"""Bit-exact CPU simulator: the executable specification of the integer IR."""

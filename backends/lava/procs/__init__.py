@@ -1,0 +1,1 @@
+"""Lava Process and ProcessModel classes only (Lava executes every file here at compile time)."""

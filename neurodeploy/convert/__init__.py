@@ -1,0 +1,1 @@
+"""Converters from trained PyTorch/Brevitas models to the integer IR (torch imported lazily)."""

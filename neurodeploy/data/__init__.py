@@ -1,0 +1,1 @@
+"""Datasets: sklearn digits and MNIST from local IDX files (never downloaded)."""

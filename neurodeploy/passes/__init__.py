@@ -1,0 +1,1 @@
+"""Conversion passes: pure functions Graph -> Graph."""

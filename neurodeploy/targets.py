@@ -1,0 +1,78 @@
+"""Hardware targets as data.
+
+A :class:`TargetSpec` lists what a target can represent.  The converter reads it to choose
+integer scales, :func:`neurodeploy.ir.verify.verify_graph` checks graphs against it, and
+backends translate (never re-derive) it.  ``None`` means "not publicly known".
+
+Sources: Lava 0.10.0 bit-accurate models (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``);
+Loihi 1 formats from Davies et al., IEEE Micro 38(1) 2018 and nengo-loihi; Loihi 2 totals
+from Intel's 2021 technology brief (1 M neurons, 120 M synapses, 128 cores per chip).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """Integer formats and resources of one target."""
+
+    name: str
+    description: str
+    weight_bits: int = 8                    # signed weight mantissa
+    weight_exp_range: tuple[int, int] = (-8, 8)
+    current_bits: int = 24                  # synaptic accumulator (signed, must not wrap)
+    state_bits: int = 24                    # membrane potential (signed, saturating)
+    threshold_bits: int = 23                # unsigned magnitude of a threshold
+    bias_mant_bits: int = 16                # signed bias mantissa
+    bias_exp_range: tuple[int, int] = (0, 7)
+    reset_modes: tuple[str, ...] = ("subtract", "zero")
+    compare_modes: tuple[str, ...] = (">=", ">")
+    schedules: tuple[str, ...] = ("plain", "srp", "two_phase")
+    per_neuron_threshold: bool = True
+    neurons_per_core: int | None = None
+    synapse_words_per_core: int | None = None
+    fan_in_axons_per_core: int | None = None
+    cores_per_chip: int | None = None
+    chips: int | None = None
+
+
+CPU = TargetSpec(
+    name="cpu",
+    description="neurodeploy CPU simulator (the executable specification), Lava-compatible formats",
+)
+LAVA_SIM_SUBIF = TargetSpec(
+    name="lava-sim-subif",
+    description="Lava 0.10 Loihi2SimCfg fixed_pt with neurodeploy's subtractive IF process",
+)
+LAVA_SIM_LIF = TargetSpec(
+    name="lava-sim-lif",
+    description="Lava 0.10 stock LIF (PyLifModelBitAcc): hard reset, strict '>', scalar threshold",
+    state_bits=18,            # v is held as 64*v in 24 bits
+    threshold_bits=17,        # vth mantissa, used as vth << 6
+    bias_mant_bits=13,
+    bias_exp_range=(0, 1),    # bias_exp + 6 must stay <= 7 in Lava units
+    reset_modes=("zero",),
+    compare_modes=(">",),
+    schedules=("plain",),
+    per_neuron_threshold=False,
+)
+LOIHI2 = TargetSpec(
+    name="loihi2",
+    description="Intel Loihi 2 (public figures; per-core limits are INRC-only and approximate)",
+    bias_mant_bits=13,
+    neurons_per_core=8192,            # 1 M neurons / 128 cores (derived)
+    synapse_words_per_core=None,
+    fan_in_axons_per_core=None,
+    cores_per_chip=128,
+    chips=1,
+)
+TARGETS: dict[str, TargetSpec] = {t.name: t for t in (CPU, LAVA_SIM_SUBIF, LAVA_SIM_LIF, LOIHI2)}
+
+
+def get_target(name: str) -> TargetSpec:
+    """The built-in target ``name``; the error lists the known ones."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise ValueError(f"unknown target {name!r}; known: {', '.join(sorted(TARGETS))}") from None

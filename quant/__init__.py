@@ -1,0 +1,1 @@
+"""Quantization-aware training on Brevitas (installed as neurodeploy.quant)."""
