@@ -1,0 +1,4 @@
+"""``python -m neurodeploy`` runs the CLI."""
+from neurodeploy.cli import main
+
+main()

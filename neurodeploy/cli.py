@@ -1,0 +1,248 @@
+"""The ``neurodeploy`` command line: train -> convert -> build -> eval / verify.
+
+Each command parses its options, calls one library function and prints (``--json`` for
+scripts).  Errors are one line naming the layer, field or file, with a non-zero exit.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from neurodeploy import __version__
+
+EXPECTED_ERRORS = (ValueError, FileNotFoundError, KeyError, OSError, RuntimeError, ImportError)
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected failures into one-line errors with exit status 1."""
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except EXPECTED_ERRORS as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise click.ClickException(msg) from None
+    return wrapper
+
+
+def _emit(payload: dict[str, Any], as_json: bool, text: str) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str) if as_json else text)
+
+
+def _steps(text: str) -> list[int]:
+    try:
+        steps = sorted({int(s) for s in text.split(",") if s.strip()})
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+    if not steps or steps[0] < 1:
+        raise click.BadParameter("time steps must be >= 1")
+    return steps
+
+
+GRAPH_ARG = click.argument("graph_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+JSON_OPT = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
+DATA_OPT = click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                        help="Folder with the four MNIST IDX files (default: ../shared/data/mnist).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="neurodeploy")
+def main() -> None:
+    """Quantization-aware training to bit-exact integer spiking networks.
+
+    \b
+    Typical flow (sklearn digits):
+      neurodeploy train --model mlp --dataset digits --out runs/ckpt
+      neurodeploy convert runs/ckpt --out runs/graph
+      neurodeploy eval runs/graph --checkpoint runs/ckpt --steps 1,2,4,8
+      neurodeploy build runs/graph --target lava --out runs/bundle
+      neurodeploy verify runs/graph --target lava --samples 50
+    """
+
+
+@main.command()
+@click.option("--model", type=click.Choice(["mlp", "cnn"]), default="mlp", show_default=True,
+              help="Model zoo entry: mlp (digits) or cnn (MNIST).")
+@click.option("--dataset", type=click.Choice(["digits", "mnist"]), default="digits", show_default=True)
+@click.option("--levels", type=int, default=4, show_default=True, help="QCFS quantization levels L.")
+@click.option("--epochs", type=int, default=None, help="Training epochs (default: the model's recipe).")
+@click.option("--lr", type=float, default=None, help="Learning rate (default: the model's recipe).")
+@click.option("--batch-size", type=int, default=None)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for data order and init.")
+@click.option("--method", type=click.Choice(["qcfs", "nq"]), default="qcfs", show_default=True,
+              help="qcfs: plain QCFS QAT; nq: noise-aware QAT (sigma from the integer SNN each epoch).")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint folder to write.")
+@DATA_OPT
+@JSON_OPT
+@_friendly
+def train(model: str, dataset: str, levels: int, epochs: int | None, lr: float | None,
+          batch_size: int | None, seed: int, method: str, out: Path, data_dir: Path | None,
+          as_json: bool) -> None:
+    """Quantization-aware training (Brevitas, int8 power-of-two weights, QCFS activations)."""
+    from neurodeploy.quant.train import train as run_training
+
+    kwargs = {k: v for k, v in {"epochs": epochs, "lr": lr, "batch_size": batch_size}.items() if v is not None}
+    _, history = run_training(model, dataset, levels=levels, seed=seed, out=out, noise=(method == "nq"),
+                              data_dir=data_dir, progress=not as_json, **kwargs)
+    summary = {"checkpoint": str(out), **{k: v for k, v in history.items() if not isinstance(v, list)}}
+    _emit(summary, as_json, "\n".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@main.command()
+@click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Graph folder to write.")
+@click.option("--neuron", type=click.Choice(["subtract", "zero"]), default="subtract", show_default=True,
+              help="subtract: reset by subtraction, fire on >= (custom Lava process); "
+                   "zero: reset to zero, fire on > (Lava's stock LIF).")
+@click.option("--method", type=click.Choice(["qcfs", "nq", "srp", "spikeconverter"]), default="qcfs",
+              show_default=True, help="Inference schedule: plain IF (qcfs, nq), SRP pre-simulation, "
+                                      "or SpikeConverter two-phase windows.")
+@click.option("--tau", type=int, default=4, show_default=True, help="SRP pre-simulation steps.")
+@click.option("--target", default="cpu", show_default=True,
+              help="Target whose integer formats bound the mapping (see `neurodeploy targets`).")
+@JSON_OPT
+@_friendly
+def convert(checkpoint: Path, out: Path, neuron: str, method: str, tau: int, target: str,
+            as_json: bool) -> None:
+    """Map a QAT checkpoint to the integer IR (exact when all scales are powers of two)."""
+    from neurodeploy.pipeline import convert_checkpoint, save_converted
+
+    if neuron == "zero" and target == "cpu":
+        target = "lava-sim-lif"
+    graph, report = convert_checkpoint(checkpoint, target=target, neuron=neuron, method=method, tau=tau)
+    save_converted(graph, report, out)
+    doc = {"graph": str(out), **report.to_json()}
+    lines = [f"wrote {out} ({'exact' if report.exact else 'INEXACT: see errors'})"]
+    for layer in report.layers:
+        lines.append(f"  {layer.name:<10} theta={layer.threshold:<8} w_exp={layer.weight_exp:<3} "
+                     f"bias_exp={layer.bias_exp:<3} exact={layer.exact} "
+                     f"max_w_err={layer.max_weight_error:.2e} acc_bound={layer.accumulator_bound}")
+    _emit(doc, as_json, "\n".join(lines))
+
+
+@main.command()
+@GRAPH_ARG
+@click.option("--target", type=click.Choice(["cpu", "lava"]), required=True, help="Backend to build for.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Bundle folder to write.")
+@click.option("--steps", type=int, default=8, show_default=True, help="T for the bundled test vectors.")
+@click.option("--vectors", type=int, default=16, show_default=True,
+              help="Number of test-set samples stored as test vectors (0: none).")
+@DATA_OPT
+@JSON_OPT
+@_friendly
+def build(graph_dir: Path, target: str, out: Path, steps: int, vectors: int, data_dir: Path | None,
+          as_json: bool) -> None:
+    """Check the graph against a target and write its deployment bundle (with a manifest)."""
+    from neurodeploy.backends.registry import get_backend
+    from neurodeploy.ir.serialize import load_graph
+    from neurodeploy.pipeline import load_test_data
+
+    graph = load_graph(graph_dir)
+    backend = get_backend(target)
+    samples = load_test_data(graph, data_dir)[0][:vectors] if vectors > 0 else None
+    path = backend.emit(graph, out, samples=samples, steps=steps)
+    _emit({"bundle": str(path), "target": target}, as_json, f"wrote {target} bundle {path}")
+
+
+@main.command(name="eval")
+@GRAPH_ARG
+@click.option("--checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="QAT checkpoint to include the Brevitas ANN's accuracy and agreement.")
+@click.option("--steps", default="1,2,4,8,16", show_default=True, help="Comma-separated T values.")
+@click.option("--limit", type=int, default=None, help="Use only the first N test samples.")
+@click.option("--plot", type=click.Path(path_type=Path), default=None, help="Write accuracy-vs-T PNG here.")
+@DATA_OPT
+@JSON_OPT
+@_friendly
+def eval_cmd(graph_dir: Path, checkpoint: Path | None, steps: str, limit: int | None, plot: Path | None,
+             data_dir: Path | None, as_json: bool) -> None:
+    """Accuracy of the QAT ANN, the integer reference and the SNN at each T (CPU simulator)."""
+    from neurodeploy.evaluate import evaluate, format_table, plot_accuracy
+    from neurodeploy.ir.serialize import load_graph
+    from neurodeploy.pipeline import load_test_data
+
+    graph = load_graph(graph_dir)
+    x, y = load_test_data(graph, data_dir)
+    if limit:
+        x, y = x[:limit], y[:limit]
+    result = evaluate(graph, x, y, _steps(steps), checkpoint=checkpoint, progress=not as_json)
+    if plot:
+        plot_accuracy(result, plot)
+    _emit(result, as_json, format_table(result))
+
+
+@main.command()
+@GRAPH_ARG
+@click.option("--target", type=click.Choice(["lava"]), default="lava", show_default=True)
+@click.option("--samples", type=int, default=20, show_default=True, help="Test samples to compare.")
+@click.option("--steps", type=int, default=8, show_default=True, help="Time steps T per sample.")
+@click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Integer inputs as .npy (default: the graph's test set).")
+@click.option("--evidence", type=click.Path(path_type=Path), default=None,
+              help="Folder for report.json and first_divergence.npz (default: GRAPH_DIR/verify/TARGET).")
+@DATA_OPT
+@JSON_OPT
+@_friendly
+def verify(graph_dir: Path, target: str, samples: int, steps: int, input_file: Path | None,
+           evidence: Path | None, data_dir: Path | None, as_json: bool) -> None:
+    """Compare every layer's spikes and potentials, CPU simulator vs TARGET, zero tolerance."""
+    from neurodeploy.harness.verify import verify_backend, write_evidence
+    from neurodeploy.ir.serialize import load_graph
+    from neurodeploy.pipeline import load_test_data
+
+    graph = load_graph(graph_dir)
+    if input_file is not None:
+        x = np.load(input_file, allow_pickle=False)
+    else:
+        x = load_test_data(graph, data_dir)[0]
+    report = verify_backend(graph, x[:samples], steps, backend=target)
+    write_evidence(report, evidence or graph_dir / "verify" / target)
+    doc = report.to_json()
+    _emit(doc, as_json, report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@GRAPH_ARG
+@JSON_OPT
+@_friendly
+def inspect(graph_dir: Path, as_json: bool) -> None:
+    """Layers, shapes, integer widths, neuron and synapse counts of a graph."""
+    from neurodeploy.ir.serialize import load_graph
+    from neurodeploy.pipeline import inspect_graph
+
+    graph = load_graph(graph_dir)
+    rows = inspect_graph(graph)
+    lines = [f"schedule: {graph.schedule.kind}  meta: {dict(graph.meta)}",
+             f"{'node':<14}{'type':<13}{'shape':<16}{'neurons':>8}{'synapses':>10}  formats"]
+    for r in rows:
+        lines.append(f"{r['name']:<14}{r['type']:<13}{str(tuple(r['shape'])):<16}{r['neurons']:>8}"
+                     f"{r['synapses']:>10}  {r['bits']}")
+    lines.append(f"total: {sum(r['neurons'] for r in rows)} neurons, {sum(r['synapses'] for r in rows)} synapses")
+    _emit({"schedule": graph.schedule.kind, "nodes": rows}, as_json, "\n".join(lines))
+
+
+@main.command()
+@JSON_OPT
+def targets(as_json: bool) -> None:
+    """List the built-in hardware targets and their integer formats."""
+    from dataclasses import asdict
+
+    from neurodeploy.targets import TARGETS
+
+    docs = {name: asdict(t) for name, t in TARGETS.items()}
+    _emit(docs, as_json, "\n".join(f"{n:<16} {t.description}" for n, t in TARGETS.items()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

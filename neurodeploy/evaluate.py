@@ -1,0 +1,93 @@
+"""Accuracy of the three views of one network on the same test set, measured in one run:
+the QAT ANN (Brevitas, float), the integer quantized-ANN reference, and the SNN at several T."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurodeploy.ir.graph import Graph
+
+
+def snn_accuracy(graph: Graph, x: np.ndarray, y: np.ndarray, steps: list[int],
+                 progress: bool = False) -> dict[int, float]:
+    """SNN accuracy after each T in ``steps`` (useful steps), from one run of max(steps)."""
+    from neurodeploy.backends.cpusim import simulate
+
+    out: dict[int, float] = {}
+    if graph.schedule.kind == "two_phase":
+        for t in steps:  # the window fixes the run; T is the window length itself
+            trace = simulate(graph, x, t, progress=progress)
+            out[t] = float(trace.accuracy_per_step(y)[-1])
+        return out
+    trace = simulate(graph, x, max(steps), progress=progress)
+    acc = trace.accuracy_per_step(y)
+    for t in steps:
+        out[t] = float(acc[trace.first_useful_step + t - 1])
+    return out
+
+
+def evaluate(graph: Graph, x: np.ndarray, y: np.ndarray, steps: list[int], *,
+             checkpoint: Path | None = None, progress: bool = False) -> dict[str, Any]:
+    """A dict with ``ann`` (if a checkpoint is given), ``integer_reference``, ``snn`` {T: acc}
+    and ``agreement`` (fraction of predictions where the integer reference equals the ANN)."""
+    from neurodeploy.reference import integer_reference
+
+    levels = int(graph.meta.get("levels", "0") or 0)
+    result: dict[str, Any] = {"samples": int(len(y)), "levels": levels, "schedule": graph.schedule.kind}
+    if levels > 0:
+        ref = integer_reference(graph, x, levels)
+        ref_pred = np.argmax(ref.logits, axis=1)
+        result["integer_reference"] = float((ref_pred == y).mean())
+    if checkpoint is not None:
+        from neurodeploy.convert.from_brevitas import brevitas_activations
+        from neurodeploy.quant.checkpoint import load_checkpoint
+
+        model, config = load_checkpoint(Path(checkpoint))
+        _, logits = brevitas_activations(model, x, float(config["input_scale"]))
+        ann_pred = np.argmax(logits, axis=1)
+        result["ann"] = float((ann_pred == y).mean())
+        if levels > 0:
+            result["agreement_reference_vs_ann"] = float((ann_pred == ref_pred).mean())
+    result["snn"] = snn_accuracy(graph, x, y, steps, progress=progress)
+    return result
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A plain-text accuracy table."""
+    lines = [f"{'network':<28}{'accuracy':>10}"]
+    if "ann" in result:
+        lines.append(f"{'QAT ANN (Brevitas)':<28}{100 * result['ann']:>9.2f}%")
+    if "integer_reference" in result:
+        lines.append(f"{'integer reference':<28}{100 * result['integer_reference']:>9.2f}%")
+    for t, acc in sorted(result["snn"].items()):
+        lines.append(f"{f'SNN T={t}':<28}{100 * acc:>9.2f}%")
+    if "agreement_reference_vs_ann" in result:
+        lines.append(f"integer reference == ANN on {100 * result['agreement_reference_vs_ann']:.2f}% "
+                     f"of {result['samples']} predictions")
+    return "\n".join(lines)
+
+
+def plot_accuracy(result: dict[str, Any], path: Path) -> None:
+    """Accuracy vs time steps, with the ANN and integer reference as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ts = sorted(result["snn"])
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(ts, [100 * result["snn"][t] for t in ts], "o-", label="SNN (integer, bit-exact)")
+    if "ann" in result:
+        ax.axhline(100 * result["ann"], color="k", ls="--", label="QAT ANN")
+    if "integer_reference" in result:
+        ax.axhline(100 * result["integer_reference"], color="g", ls=":", label="integer reference")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("time steps T")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
