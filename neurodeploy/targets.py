@@ -35,6 +35,9 @@ class TargetSpec:
     fan_in_axons_per_core: int | None = None
     cores_per_chip: int | None = None
     chips: int | None = None
+    lava_neuron: str = "subif"              # Lava process for IF populations: "subif" (neurodeploy's
+                                            # custom process) or "lif" (stock LIF/LIFReset)
+    state_shift: int = 0                    # stock LIF holds v and thresholds as value << state_shift
 
 
 CPU = TargetSpec(
@@ -56,6 +59,8 @@ LAVA_SIM_LIF = TargetSpec(
     compare_modes=(">",),
     schedules=("plain",),
     per_neuron_threshold=False,
+    lava_neuron="lif",
+    state_shift=6,            # LIF: u = a << 6, threshold vth << 6, bias_mant << bias_exp = 64 * b
 )
 LOIHI2 = TargetSpec(
     name="loihi2",

@@ -1,0 +1,192 @@
+"""neurodeploy's integer IF neuron as a Lava Process with fixed_pt and floating_pt models.
+
+Only Process/ProcessModel classes live here: Lava executes every file of this folder at each
+compile (docs/lava.md §2), so this module has no side effects and no heavy imports.
+
+Per neuron, with Lava step ``n`` (``time_step``, starting at 1), ``t = n - t_start`` the
+layer's global logical step, ``k = (t - 1) % period + 1`` the step inside the current
+sample and ``x`` the received synaptic sum (exact int64 arithmetic, then saturation)::
+
+    t <= 0                          : idle (pipeline fill): v, g unchanged, no spike
+    k == 1                          : v <- v0, g <- 1                  (sample start)
+    I    = x << in_exp  (in_exp >= 0)   or   floor(x / 2**-in_exp)    (in_exp < 0)
+    u    = v + I + bias ;  v' = clip(u, state_lo, state_hi)
+    s    = [v' >= vth]  (compare ">=")      or  [v' > vth]  (compare ">")
+    v    = v' - s * vth (reset "subtract")  or  v' * (1 - s)  (reset "zero")
+
+Schedules change this as in :class:`neurodeploy.ir.graph.Schedule`:
+
+* ``srp`` (``tau``): emitted spike is ``s`` for ``k <= tau`` and ``s * g`` afterwards; at the
+  end of step ``k == tau``: ``g = [1000 * v > vth]`` and ``v <- v0``.
+* ``two_phase`` (``window`` W, ``layer`` l, 1-based): ``w = (k - 1) // W + 1``; in window
+  ``w == l`` integrate ``v = clip(v + I + bias)`` without firing; in window ``w == l + 1``
+  fire ignoring the input: ``u = v + bias`` (``fire_bias``) or ``u = v``, then compare and
+  reset as above; otherwise idle.
+
+If ``record`` is true the neuron keeps its emitted spikes and ``v`` after each active step
+in ``s_rec`` / ``v_rec`` (shape ``(n_neurons, n_record)``, column ``t - 1``) so the host can
+read all of a run's state in one ``get`` per Var (no Monitor processes).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+SRP_GATE_SCALE = 1000   # g = [SRP_GATE_SCALE * v > vth], i.e. v / vth > 1e-3 (IR Schedule)
+
+
+class SubIF(AbstractProcess):
+    """Integer IF population (per-neuron ``vth``, ``v0``, ``bias``; see the module docstring).
+
+    Parameters are keyword-only; arrays broadcast to ``shape``.  Scalar options are stored in
+    ``proc_params``: ``state_lo``/``state_hi``, ``compare`` (">=" or ">"), ``reset``
+    ("subtract" or "zero"), ``in_exp``, ``t_start``, ``period``, ``schedule`` ("plain",
+    "srp", "two_phase"), ``tau``, ``window``, ``layer``, ``fire_bias``, ``n_record``.
+    """
+
+    def __init__(self, *, shape: tuple[int, ...], vth: np.ndarray, v0: np.ndarray,
+                 bias: np.ndarray, state_lo: int, state_hi: int, compare: str = ">=",
+                 reset: str = "subtract", in_exp: int = 0, t_start: int = 0, period: int = 1,
+                 schedule: str = "plain", tau: int = 0, window: int = 1, layer: int = 1,
+                 fire_bias: bool = True, n_record: int = 0, name: str | None = None) -> None:
+        opts: dict[str, Any] = dict(state_lo=int(state_lo), state_hi=int(state_hi),
+                                    compare=str(compare), reset=str(reset), in_exp=int(in_exp),
+                                    t_start=int(t_start), period=int(period),
+                                    schedule=str(schedule), tau=int(tau), window=int(window),
+                                    layer=int(layer), fire_bias=bool(fire_bias),
+                                    n_record=int(n_record))
+        super().__init__(shape=shape, name=name, **opts)
+        n = int(np.prod(shape))
+        rec = max(int(n_record), 1)
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.vth = Var(shape=shape, init=np.broadcast_to(vth, shape).astype(np.int64))
+        self.v0 = Var(shape=shape, init=np.broadcast_to(v0, shape).astype(np.int64))
+        self.bias = Var(shape=shape, init=np.broadcast_to(bias, shape).astype(np.int64))
+        self.v = Var(shape=shape, init=np.broadcast_to(v0, shape).astype(np.int64))
+        self.g = Var(shape=shape, init=np.ones(shape, np.int64))
+        self.s_rec = Var(shape=(n, rec), init=np.zeros((n, rec), np.int64))
+        self.v_rec = Var(shape=(n, rec), init=np.zeros((n, rec), np.int64))
+
+
+class AbstractSubIFModel(PyLoihiProcessModel):
+    """The update of :class:`SubIF` in exact int64 arithmetic (shared by both models)."""
+
+    a_in: Any = None
+    s_out: Any = None
+    vth: np.ndarray
+    v0: np.ndarray
+    bias: np.ndarray
+    v: np.ndarray
+    g: np.ndarray
+    s_rec: np.ndarray
+    v_rec: np.ndarray
+
+    def __init__(self, proc_params: Any) -> None:
+        super().__init__(proc_params)
+        p = proc_params
+        self.state_lo = int(p["state_lo"])
+        self.state_hi = int(p["state_hi"])
+        self.fire_on_equal = p["compare"] == ">="
+        self.subtract = p["reset"] == "subtract"
+        self.in_exp = int(p["in_exp"])
+        self.t_start = int(p["t_start"])
+        self.period = int(p["period"])
+        self.schedule = str(p["schedule"])
+        self.tau = int(p["tau"])
+        self.window = int(p["window"])
+        self.layer = int(p["layer"])
+        self.fire_bias = bool(p["fire_bias"])
+        self.n_record = int(p["n_record"])
+
+    def _current(self, x: np.ndarray) -> np.ndarray:
+        if self.in_exp >= 0:
+            return x << self.in_exp                   # exact left shift
+        return x >> (-self.in_exp)                    # arithmetic shift = floor division
+
+    def _fire(self, u: np.ndarray) -> np.ndarray:
+        """Saturate ``u``, compare, reset; store v and return the spikes (int64 0/1)."""
+        vth = self.vth.astype(np.int64)
+        v = np.clip(u, self.state_lo, self.state_hi)                 # saturating state
+        s = (v >= vth) if self.fire_on_equal else (v > vth)
+        v = v - s * vth if self.subtract else v * (1 - s)           # subtract or zero reset
+        self.v[:] = v
+        return s.astype(np.int64)
+
+    def run_spk(self) -> None:
+        x = np.asarray(self.a_in.recv()).astype(np.int64)
+        shape = self.v.shape
+        t = int(self.time_step) - self.t_start
+        if t <= 0:                                                   # pipeline fill: idle
+            self.s_out.send(np.zeros(shape, self.v.dtype))
+            return
+        k = (t - 1) % self.period + 1
+        if k == 1:                                                   # sample start: reload
+            self.v[:] = self.v0
+            self.g[:] = 1
+        v = self.v.astype(np.int64)
+        bias = self.bias.astype(np.int64)
+        if self.schedule == "two_phase":
+            w = (k - 1) // self.window + 1
+            s = np.zeros(shape, np.int64)
+            if w == self.layer:                                      # integrate, no firing
+                self.v[:] = np.clip(v + self._current(x) + bias, self.state_lo, self.state_hi)
+            elif w == self.layer + 1:                                # fire, ignoring input
+                s = self._fire(v + bias if self.fire_bias else v)
+        else:
+            s = self._fire(v + self._current(x) + bias)
+            if self.schedule == "srp":
+                if k > self.tau:
+                    s = s * self.g.astype(np.int64)                  # gated emission
+                elif k == self.tau:                                  # end of pre-simulation
+                    vth = self.vth.astype(np.int64)
+                    self.g[:] = (SRP_GATE_SCALE * self.v.astype(np.int64) > vth)
+                    self.v[:] = self.v0
+        if t <= self.n_record:
+            self.s_rec[:, t - 1] = s.reshape(-1)
+            self.v_rec[:, t - 1] = np.asarray(self.v).reshape(-1)
+        self.s_out.send(s.astype(self.v.dtype))
+
+
+@implements(proc=SubIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PySubIFModelFixed(AbstractSubIFModel):
+    """Bit-accurate model: 24-bit state held in int32, binary spikes."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    v0: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    bias: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    g: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
+    s_rec: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
+    v_rec: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+
+
+@implements(proc=SubIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PySubIFModelFloat(AbstractSubIFModel):
+    """Float-typed model with the same (integer-valued) update, for floating_pt configs."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    vth: np.ndarray = LavaPyType(np.ndarray, float)
+    v0: np.ndarray = LavaPyType(np.ndarray, float)
+    bias: np.ndarray = LavaPyType(np.ndarray, float)
+    v: np.ndarray = LavaPyType(np.ndarray, float)
+    g: np.ndarray = LavaPyType(np.ndarray, float)
+    s_rec: np.ndarray = LavaPyType(np.ndarray, float)
+    v_rec: np.ndarray = LavaPyType(np.ndarray, float)
