@@ -96,10 +96,10 @@ def run_plan(plan: NetworkPlan, x: np.ndarray, *, record: bool = True,
         neu = _neuron_proc(plan, p, n, record)
         syn.a_out.connect(neu.a_in)
         if record and plan.neuron == "lif":
-            mon = Monitor()
-            mon.probe(neu.s_out, phys)
-            mon.probe(neu.v, phys)
-            monitors.append(mon)
+            mon_s, mon_v = Monitor(), Monitor()       # one probe per Monitor (Lava limitation)
+            mon_s.probe(neu.s_out, phys)
+            mon_v.probe(neu.v, phys)
+            monitors.append((mon_s, mon_v))
         else:
             monitors.append(None)
         neurons.append(neu)
@@ -132,10 +132,9 @@ def _read_populations(plan: NetworkPlan, neurons: list[Any], monitors: list[Any]
             raw.spikes[p.name] = np.rint(neu.s_rec.get()).astype(np.int64)[:, :logical]
             raw.v[p.name] = np.rint(neu.v_rec.get()).astype(np.int64)[:, :logical]
             continue
-        data = mon.get_data()[p.name]
         # Monitor rows are Lava steps 1..phys; logical step j runs at Lava step j + depth.
-        s = np.asarray(data["s_out"]).reshape(-1, int(np.prod(p.shape)))
-        v = np.asarray(data["v"]).reshape(-1, int(np.prod(p.shape)))
+        s = np.asarray(mon[0].get_data()[p.name]["s_out"]).reshape(-1, int(np.prod(p.shape)))
+        v = np.asarray(mon[1].get_data()[p.name]["v"]).reshape(-1, int(np.prod(p.shape)))
         rows = slice(p.depth, p.depth + logical)
         raw.spikes[p.name] = np.rint(s[rows]).astype(np.int64).T
         v_lava = np.rint(v[rows]).astype(np.int64).T

@@ -52,9 +52,9 @@ def accumulate(plan: NetworkPlan, cur: np.ndarray) -> np.ndarray:
         k = t + 1
         if plan.schedule_kind != "two_phase" or d * w < k <= (d + 1) * w:
             acc = acc + cur[t] + bias
+        out[t] = acc                                               # recorded before SRP's clear
         if plan.schedule_kind == "srp" and k == plan.tau:
             acc = np.zeros_like(acc)
-        out[t] = acc
     return out
 
 

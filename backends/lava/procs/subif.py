@@ -20,8 +20,11 @@ Schedules change this as in :class:`neurodeploy.ir.graph.Schedule`:
   end of step ``k == tau``: ``g = [1000 * v > vth]`` and ``v <- v0``.
 * ``two_phase`` (``window`` W, ``layer`` l, 1-based): ``w = (k - 1) // W + 1``; in window
   ``w == l`` integrate ``v = clip(v + I + bias)`` without firing; in window ``w == l + 1``
-  fire ignoring the input: ``u = v + bias`` (``fire_bias``) or ``u = v``, then compare and
-  reset as above; otherwise idle.
+  fire ignoring input and bias: ``u = v``, compare, and always reset by subtraction;
+  otherwise idle.
+
+Recording convention (as the CPU simulator's Trace): at SRP's step ``tau`` the recorded
+``v`` is the value *before* the reload.
 
 If ``record`` is true the neuron keeps its emitted spikes and ``v`` after each active step
 in ``s_rec`` / ``v_rec`` (shape ``(n_neurons, n_record)``, column ``t - 1``) so the host can
@@ -51,20 +54,19 @@ class SubIF(AbstractProcess):
     Parameters are keyword-only; arrays broadcast to ``shape``.  Scalar options are stored in
     ``proc_params``: ``state_lo``/``state_hi``, ``compare`` (">=" or ">"), ``reset``
     ("subtract" or "zero"), ``in_exp``, ``t_start``, ``period``, ``schedule`` ("plain",
-    "srp", "two_phase"), ``tau``, ``window``, ``layer``, ``fire_bias``, ``n_record``.
+    "srp", "two_phase"), ``tau``, ``window``, ``layer``, ``n_record``.
     """
 
     def __init__(self, *, shape: tuple[int, ...], vth: np.ndarray, v0: np.ndarray,
                  bias: np.ndarray, state_lo: int, state_hi: int, compare: str = ">=",
                  reset: str = "subtract", in_exp: int = 0, t_start: int = 0, period: int = 1,
                  schedule: str = "plain", tau: int = 0, window: int = 1, layer: int = 1,
-                 fire_bias: bool = True, n_record: int = 0, name: str | None = None) -> None:
+                 n_record: int = 0, name: str | None = None) -> None:
         opts: dict[str, Any] = dict(state_lo=int(state_lo), state_hi=int(state_hi),
                                     compare=str(compare), reset=str(reset), in_exp=int(in_exp),
                                     t_start=int(t_start), period=int(period),
                                     schedule=str(schedule), tau=int(tau), window=int(window),
-                                    layer=int(layer), fire_bias=bool(fire_bias),
-                                    n_record=int(n_record))
+                                    layer=int(layer), n_record=int(n_record))
         super().__init__(shape=shape, name=name, **opts)
         n = int(np.prod(shape))
         rec = max(int(n_record), 1)
@@ -106,7 +108,6 @@ class AbstractSubIFModel(PyLoihiProcessModel):
         self.tau = int(p["tau"])
         self.window = int(p["window"])
         self.layer = int(p["layer"])
-        self.fire_bias = bool(p["fire_bias"])
         self.n_record = int(p["n_record"])
 
     def _current(self, x: np.ndarray) -> np.ndarray:
@@ -114,12 +115,12 @@ class AbstractSubIFModel(PyLoihiProcessModel):
             return x << self.in_exp                   # exact left shift
         return x >> (-self.in_exp)                    # arithmetic shift = floor division
 
-    def _fire(self, u: np.ndarray) -> np.ndarray:
+    def _fire(self, u: np.ndarray, subtract: bool) -> np.ndarray:
         """Saturate ``u``, compare, reset; store v and return the spikes (int64 0/1)."""
         vth = self.vth.astype(np.int64)
         v = np.clip(u, self.state_lo, self.state_hi)                 # saturating state
         s = (v >= vth) if self.fire_on_equal else (v > vth)
-        v = v - s * vth if self.subtract else v * (1 - s)           # subtract or zero reset
+        v = v - s * vth if subtract else v * (1 - s)                # subtract or zero reset
         self.v[:] = v
         return s.astype(np.int64)
 
@@ -142,19 +143,17 @@ class AbstractSubIFModel(PyLoihiProcessModel):
             if w == self.layer:                                      # integrate, no firing
                 self.v[:] = np.clip(v + self._current(x) + bias, self.state_lo, self.state_hi)
             elif w == self.layer + 1:                                # fire, ignoring input
-                s = self._fire(v + bias if self.fire_bias else v)
+                s = self._fire(v, subtract=True)
         else:
-            s = self._fire(v + self._current(x) + bias)
-            if self.schedule == "srp":
-                if k > self.tau:
-                    s = s * self.g.astype(np.int64)                  # gated emission
-                elif k == self.tau:                                  # end of pre-simulation
-                    vth = self.vth.astype(np.int64)
-                    self.g[:] = (SRP_GATE_SCALE * self.v.astype(np.int64) > vth)
-                    self.v[:] = self.v0
+            s = self._fire(v + self._current(x) + bias, subtract=self.subtract)
+            s = s * self.g.astype(np.int64)                          # SRP gate (ones otherwise)
         if t <= self.n_record:
             self.s_rec[:, t - 1] = s.reshape(-1)
             self.v_rec[:, t - 1] = np.asarray(self.v).reshape(-1)
+        if self.schedule == "srp" and k == self.tau:                 # end of pre-simulation
+            vth = self.vth.astype(np.int64)
+            self.g[:] = SRP_GATE_SCALE * self.v.astype(np.int64) > vth
+            self.v[:] = self.v0
         self.s_out.send(s.astype(self.v.dtype))
 
 
