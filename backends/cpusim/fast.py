@@ -14,6 +14,7 @@ pool/flatten of the input) are constant over time and computed once per chunk.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -27,7 +28,7 @@ from neurodeploy.backends.cpusim.reference import (
     srp_gate,
 )
 from neurodeploy.backends.cpusim.trace import Trace
-from neurodeploy.ir.dtypes import shift
+from neurodeploy.ir.dtypes import IntT, shift
 from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.nodes import Conv, Dense, IFPopulation, Input, Readout, SumPool
 from neurodeploy.ir.verify import accumulator_bound, value_bounds
@@ -51,22 +52,44 @@ def raw_bound(node: Dense | Conv, max_input: int) -> int:
 
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
-    """Patches of ``x`` (B, C, H, W) as rows (B*Ho*Wo, C*kh*kw), zero padded, C-major columns."""
+    """Zero-padded patches of ``x`` (B, C, H, W) as (B, C*kh*kw, Ho*Wo), rows ordered (c, dy, dx)
+    like ``weight.reshape(C_out, -1)``, so ``W2d @ cols`` is the convolution in (B, C_out, Ho*Wo)."""
     p = padding
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
     win = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
     b, c, ho, wo = win.shape[:4]
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(b * ho * wo, c * kh * kw)
+    return win.transpose(0, 1, 4, 5, 2, 3).reshape(b, c * kh * kw, ho * wo)
+
+
+@dataclass(frozen=True)
+class _Neurons:
+    """A population's parameters cast to its state dtype (int32 when every sum provably fits)."""
+
+    threshold: np.ndarray
+    bias: np.ndarray
+    v0: np.ndarray
+    state_t: IntT
+    compare: str
+    reset: str
+
+    @staticmethod
+    def of(pop: IFPopulation, current_bound: int) -> "_Neurons":
+        worst = (max(-pop.state_t.lo, pop.state_t.hi) + current_bound
+                 + int(np.abs(pop.bias).max(initial=0)) + int(pop.threshold.max(initial=0)))
+        dt = np.int32 if worst < 1 << 31 else np.int64   # |v + I + bias| and theta fit int32
+        return _Neurons(pop.threshold.astype(dt), pop.bias.astype(dt), pop.v0.astype(dt),
+                        pop.state_t, pop.compare, pop.reset)
 
 
 class _Synapse:
     """A Dense/Conv with its weight matrix pre-cast to the exact accumulation type."""
 
-    def __init__(self, node: Dense | Conv, max_input: int) -> None:
+    def __init__(self, node: Dense | Conv, max_input: int, out_dtype: type = np.int64) -> None:
         self.node = node
+        self.out_dtype = out_dtype
         self.dtype = matmul_dtype(raw_bound(node, max_input))
-        self.matrix = np.ascontiguousarray(node.weight.reshape(node.weight.shape[0], -1).T,
-                                           dtype=self.dtype)   # (fan_in, n_out)
+        w2d = node.weight.reshape(node.weight.shape[0], -1)             # (n_out, fan_in)
+        self.matrix = np.ascontiguousarray(w2d if isinstance(node, Conv) else w2d.T, dtype=self.dtype)
 
     def __call__(self, s: np.ndarray) -> np.ndarray:
         node = self.node
@@ -74,19 +97,24 @@ class _Synapse:
         if isinstance(node, Dense):
             acc = xs @ self.matrix                                    # exact (bound check)
         else:
-            _co, _ci, kh, kw = node.weight.shape
-            cols = im2col(xs, kh, kw, node.stride, node.padding)
-            b = s.shape[0]
+            co, _ci, kh, kw = node.weight.shape
             ho = (s.shape[2] + 2 * node.padding - kh) // node.stride + 1
             wo = (s.shape[3] + 2 * node.padding - kw) // node.stride + 1
-            acc = (cols @ self.matrix).reshape(b, ho, wo, -1).transpose(0, 3, 1, 2)
-        return shift(acc.astype(np.int64), node.weight_exp)           # int64, then floor-shift
+            cols = im2col(xs, kh, kw, node.stride, node.padding)
+            acc = (self.matrix @ cols).reshape(s.shape[0], co, ho, wo)  # exact (bound check)
+        out = shift(acc.astype(np.int64), node.weight_exp)            # int64, then floor-shift
+        return out.astype(self.out_dtype, copy=False)                  # consumer's state dtype
 
 
 def _pool(node: SumPool, s: np.ndarray) -> np.ndarray:
-    b, c, h, w = s.shape
+    """Sum over k x k windows as k*k strided adds (int64, exact)."""
     k = node.kernel
-    return s.reshape(b, c, h // k, k, w // k, k).sum(axis=(3, 5), dtype=np.int64)
+    out = s[:, :, 0::k, 0::k].astype(np.int64)
+    for a in range(k):
+        for b in range(k):
+            if a or b:
+                out += s[:, :, a::k, b::k]
+    return out
 
 
 def run(graph: Graph, x: np.ndarray, total: int, probes: Sequence[str] = (), record_v: bool = False,
@@ -96,8 +124,12 @@ def run(graph: Graph, x: np.ndarray, total: int, probes: Sequence[str] = (), rec
         raise ValueError(f"chunk: must be >= 1, got {chunk}")
     check_structure(graph)
     bounds = value_bounds(graph)
-    synapses = {n.name: _Synapse(n, bounds[n.source]) for n in graph.nodes
-                if isinstance(n, (Dense, Conv))}
+    neurons = {p.name: _Neurons.of(p, accumulator_bound(graph.node(p.source),
+                                                        bounds[graph.node(p.source).source]))
+               for p in graph.populations()}
+    consumer_dtype = {p.source: neurons[p.name].v0.dtype.type for p in graph.populations()}
+    synapses = {n.name: _Synapse(n, bounds[n.source], consumer_dtype.get(n.name, np.int64))
+                for n in graph.nodes if isinstance(n, (Dense, Conv))}
     trace = new_trace(graph, len(x), total, probes, record_v, record_current)
     starts = range(0, len(x), chunk)
     if progress:
@@ -105,16 +137,16 @@ def run(graph: Graph, x: np.ndarray, total: int, probes: Sequence[str] = (), rec
         starts = tqdm(starts, desc="cpusim", unit="chunk")
     for start in starts:
         sl = slice(start, min(start + chunk, len(x)))
-        _run_chunk(graph, np.asarray(x[sl], np.int64), total, sl, trace, synapses)
+        _run_chunk(graph, np.asarray(x[sl], np.int64), total, sl, trace, synapses, neurons)
     return trace
 
 
 def _run_chunk(graph: Graph, x: np.ndarray, total: int, sl: slice, trace: Trace,
-               synapses: dict[str, _Synapse]) -> None:
+               synapses: dict[str, _Synapse], neurons: dict[str, _Neurons]) -> None:
     sched, depth, batch = graph.schedule, graph.depth, len(x)
     pops = graph.populations()
     layer = {p.name: i + 1 for i, p in enumerate(pops)}
-    v = {p.name: np.broadcast_to(p.v0, (batch, *p.shape)).copy() for p in pops}
+    v = {p.name: np.broadcast_to(neurons[p.name].v0, (batch, *p.shape)).copy() for p in pops}
     gate: dict[str, np.ndarray | int] = {p.name: 1 for p in pops}
     ro = graph.readout
     acc = np.zeros((batch, *ro.shape), np.int64)
@@ -132,7 +164,7 @@ def _run_chunk(graph: Graph, x: np.ndarray, total: int, sl: slice, trace: Trace,
             if isinstance(n, IFPopulation):
                 current = value[n.source]
                 integrate, fire = neuron_mode(sched, t, layer[n.name])
-                v[n.name], s = if_step(n, v[n.name], current, integrate, fire,
+                v[n.name], s = if_step(neurons[n.name], v[n.name], current, integrate, fire,
                                        force_subtract=sched.kind == "two_phase")
                 value[n.name] = s * gate[n.name] if sched.kind == "srp" else s
                 _record(trace, n.name, t, sl, value[n.name], v[n.name], current)
@@ -147,8 +179,8 @@ def _run_chunk(graph: Graph, x: np.ndarray, total: int, sl: slice, trace: Trace,
                 value[n.name] = _apply(n, value[n.source], synapses)
         if sched.kind == "srp" and t == sched.tau:
             for p in pops:
-                gate[p.name] = srp_gate(p, v[p.name])
-                v[p.name] = np.broadcast_to(p.v0, (batch, *p.shape)).copy()
+                gate[p.name] = srp_gate(p, v[p.name]).astype(v[p.name].dtype)
+                v[p.name] = np.broadcast_to(neurons[p.name].v0, (batch, *p.shape)).copy()
             acc = np.zeros_like(acc)
 
 

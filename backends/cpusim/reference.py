@@ -26,11 +26,12 @@ simulator reuses them unchanged; only the synapse arithmetic differs between the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
 from neurodeploy.backends.cpusim.trace import Trace
-from neurodeploy.ir.dtypes import IRError, shift
+from neurodeploy.ir.dtypes import IntT, IRError, shift
 from neurodeploy.ir.graph import Graph, Schedule
 from neurodeploy.ir.nodes import Conv, Dense, Flatten, IFPopulation, Input, Node, Readout, SumPool
 
@@ -64,7 +65,7 @@ def first_useful_step(schedule: Schedule, depth: int) -> int:
 
 def srp_gate(pop: IFPopulation, v: np.ndarray) -> np.ndarray:
     """SRP latch ``g = [1000 * v > theta]`` (exact integer form of ``v / theta > 1e-3``)."""
-    return (1000 * v > pop.threshold).astype(np.int64)
+    return (1000 * np.asarray(v, np.int64) > pop.threshold).astype(np.int64)   # int64: no overflow
 
 
 def check_structure(graph: Graph) -> dict[str, tuple[int, ...]]:
@@ -89,9 +90,19 @@ def check_structure(graph: Graph) -> dict[str, tuple[int, ...]]:
 
 
 # ----------------------------------------------------------------------------- neurons
-def if_step(pop: IFPopulation, v: np.ndarray, current: np.ndarray, integrate: bool = True,
+class NeuronParams(Protocol):
+    """What :func:`if_step` reads: an :class:`IFPopulation` or the fast simulator's cast copy."""
+
+    threshold: np.ndarray
+    bias: np.ndarray
+    state_t: IntT
+    compare: str
+    reset: str
+
+
+def if_step(pop: NeuronParams, v: np.ndarray, current: np.ndarray, integrate: bool = True,
             fire: bool = True, force_subtract: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """One IF update; returns ``(v(t), s(t))`` (int64).  Arrays broadcast over a batch axis."""
+    """One IF update; returns ``(v(t), s(t))`` in ``v``'s dtype.  Arrays broadcast over a batch axis."""
     theta = pop.threshold
     if integrate:
         u = v + current + pop.bias                    # u = v(t-1) + I(t) + (bias_mant << bias_exp)
@@ -99,11 +110,11 @@ def if_step(pop: IFPopulation, v: np.ndarray, current: np.ndarray, integrate: bo
         u = v                                         # two_phase fire window: input ignored
     v_sat = pop.state_t.saturate(u)                   # saturate to [state_t.lo, state_t.hi]
     if not fire:
-        return v_sat, np.zeros(np.shape(v_sat), np.int64)   # two_phase accumulate window
+        return v_sat, np.zeros_like(v_sat)            # two_phase accumulate window
     if pop.compare == ">=":
-        s = (v_sat >= theta).astype(np.int64)         # s = [v' >= theta]
+        s = (v_sat >= theta).astype(v_sat.dtype)      # s = [v' >= theta]
     else:
-        s = (v_sat > theta).astype(np.int64)          # s = [v' > theta]
+        s = (v_sat > theta).astype(v_sat.dtype)       # s = [v' > theta]
     if pop.reset == "subtract" or force_subtract:
         v_new = v_sat - s * theta                     # reset by subtraction (v' >= theta >= 1: no underflow)
     else:
