@@ -72,3 +72,9 @@ class LavaBackend:
         raw = run_plan(plan, x, record=bool(wanted), hardware=self.hardware)
         self.last_timings = dict(raw.timings, physical_steps=float(raw.physical_steps))
         return to_trace(plan, raw, int(x.shape[0]), wanted)
+
+    def physical_step(self, graph: Graph, steps: int, depth: int, sample: int, step: int) -> int:
+        """Lava ``time_step`` (1-based) at which the node at ``depth`` (populations 1..D,
+        readout D+1) computes 0-based logical ``step`` of ``sample``."""
+        period = graph.schedule.total_steps(steps, graph.depth)
+        return sample * period + step + 1 + depth

@@ -1,0 +1,1 @@
+"""Verification harness: backends vs the CPU simulator, zero tolerance."""
