@@ -81,7 +81,7 @@ class _Neurons:
                         pop.state_t, pop.compare, pop.reset)
 
 
-class _Synapse:
+class Synapse:
     """A Dense/Conv with its weight matrix pre-cast to the exact accumulation type."""
 
     def __init__(self, node: Dense | Conv, max_input: int, out_dtype: type = np.int64) -> None:
@@ -106,7 +106,7 @@ class _Synapse:
         return out.astype(self.out_dtype, copy=False)                  # consumer's state dtype
 
 
-def _pool(node: SumPool, s: np.ndarray) -> np.ndarray:
+def sum_pool(node: SumPool, s: np.ndarray) -> np.ndarray:
     """Sum over k x k windows as k*k strided adds (int64, exact)."""
     k = node.kernel
     out = s[:, :, 0::k, 0::k].astype(np.int64)
@@ -128,7 +128,7 @@ def run(graph: Graph, x: np.ndarray, total: int, probes: Sequence[str] = (), rec
                                                         bounds[graph.node(p.source).source]))
                for p in graph.populations()}
     consumer_dtype = {p.source: neurons[p.name].v0.dtype.type for p in graph.populations()}
-    synapses = {n.name: _Synapse(n, bounds[n.source], consumer_dtype.get(n.name, np.int64))
+    synapses = {n.name: Synapse(n, bounds[n.source], consumer_dtype.get(n.name, np.int64))
                 for n in graph.nodes if isinstance(n, (Dense, Conv))}
     trace = new_trace(graph, len(x), total, probes, record_v, record_current)
     starts = range(0, len(x), chunk)
@@ -142,7 +142,7 @@ def run(graph: Graph, x: np.ndarray, total: int, probes: Sequence[str] = (), rec
 
 
 def _run_chunk(graph: Graph, x: np.ndarray, total: int, sl: slice, trace: Trace,
-               synapses: dict[str, _Synapse], neurons: dict[str, _Neurons]) -> None:
+               synapses: dict[str, Synapse], neurons: dict[str, _Neurons]) -> None:
     sched, depth, batch = graph.schedule, graph.depth, len(x)
     pops = graph.populations()
     layer = {p.name: i + 1 for i, p in enumerate(pops)}
@@ -184,11 +184,11 @@ def _run_chunk(graph: Graph, x: np.ndarray, total: int, sl: slice, trace: Trace,
             acc = np.zeros_like(acc)
 
 
-def _apply(n, s: np.ndarray, synapses: dict[str, _Synapse]) -> np.ndarray:
+def _apply(n, s: np.ndarray, synapses: dict[str, Synapse]) -> np.ndarray:
     if isinstance(n, (Dense, Conv)):
         return synapses[n.name](s)
     if isinstance(n, SumPool):
-        return _pool(n, s)
+        return sum_pool(n, s)
     return s.reshape(s.shape[0], -1)                         # Flatten: C-order per sample
 
 
