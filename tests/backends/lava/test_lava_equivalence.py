@@ -1,0 +1,75 @@
+"""Proves the Lava backend (Loihi2SimCfg fixed_pt) equals the CPU simulator spike for spike,
+v for v and readout for readout in logical time, several samples in ONE Lava run:
+subtract/">=" custom process with per-neuron thresholds (random MLPs, a non-square CNN,
+a CNN with pooling folded), SRP and two-phase schedules, and zero-reset mode on Lava's own
+stock LIF (PyLifModelBitAcc via LIFReset), an oracle written by Intel, not by us."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+if importlib.util.find_spec("lava") is None:
+    pytest.skip("lava-nc not installed", allow_module_level=True)
+
+from lava_helpers import assert_same, lif_compatible, odd_cnn  # noqa: E402
+
+from neurodeploy.backends.cpusim.simulate import simulate  # noqa: E402
+from neurodeploy.backends.lava.backend import LavaBackend  # noqa: E402
+from neurodeploy.ir.graph import Schedule  # noqa: E402
+from neurodeploy.ir.random_graph import random_cnn, random_inputs, random_mlp  # noqa: E402
+from neurodeploy.targets import LAVA_SIM_LIF  # noqa: E402
+
+pytestmark = pytest.mark.lava
+FEW = settings(max_examples=6, deadline=None, derandomize=True,
+               suppress_health_check=[HealthCheck.too_slow])
+
+
+def _check(graph, x, steps, backend=None) -> None:
+    be = backend or LavaBackend()
+    assert be.check(graph) == []
+    exp = simulate(graph, x, steps, probes="all", record_v=True, impl="reference")
+    act = be.run(graph, x, steps, probes="all")
+    assert_same(exp, act, [p.name for p in graph.populations()])
+    assert act.first_useful_step == exp.first_useful_step
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), hidden=st.integers(3, 20), batch=st.integers(1, 4),
+       steps=st.integers(1, 9))
+def test_random_mlp_subtract_per_neuron_threshold(seed: int, hidden: int, batch: int, steps: int) -> None:
+    g = random_mlp(seed, sizes=(10, hidden, 7, 3), per_neuron_threshold=True)
+    _check(g, random_inputs(g, batch, seed + 1), steps)
+
+
+@pytest.mark.parametrize("compare,reset", [(">", "subtract"), (">=", "zero")])
+def test_random_mlp_other_modes_on_custom_process(compare: str, reset: str) -> None:
+    g = random_mlp(11, reset=reset, compare=compare)
+    _check(g, random_inputs(g, 3, 2), 6)
+
+
+def test_cnn_non_square_conv_and_exponents() -> None:
+    g = odd_cnn(3)
+    _check(g, random_inputs(g, 2, 0), 5)
+
+
+def test_random_cnn_with_pooling_folded() -> None:
+    pytest.importorskip("neurodeploy.passes.fold_pooling")
+    g = random_cnn(5)
+    _check(g, random_inputs(g, 2, 1), 4)
+
+
+@pytest.mark.parametrize("schedule", [Schedule("srp", tau=3), Schedule("two_phase", window=3)],
+                         ids=["srp", "two_phase"])
+def test_schedules(schedule: Schedule) -> None:
+    g = random_mlp(21, schedule=schedule)
+    _check(g, random_inputs(g, 3, 4), 5)
+
+
+@FEW
+@given(seed=st.integers(0, 10_000), batch=st.integers(1, 4), steps=st.integers(1, 9))
+def test_zero_reset_matches_stock_lif(seed: int, batch: int, steps: int) -> None:
+    g = lif_compatible(random_mlp(seed, reset="zero", compare=">", per_neuron_threshold=False))
+    _check(g, random_inputs(g, batch, seed), steps, LavaBackend(LAVA_SIM_LIF))
