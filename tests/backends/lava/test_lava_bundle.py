@@ -1,0 +1,96 @@
+"""Proves the Lava bundle round-trips: emit writes graph + arrays + test vectors + a fixed
+deploy.py + manifest atomically; `python deploy.py --check` in a fresh process rebuilds the
+Lava graph and matches the CPU simulator's vectors exactly; a corrupted array is refused
+(non-zero exit); deploy.py is a byte-for-byte copy of the template (never generated)."""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+if importlib.util.find_spec("lava") is None:
+    pytest.skip("lava-nc not installed", allow_module_level=True)
+
+from neurodeploy.backends.lava.backend import LavaBackend  # noqa: E402
+from neurodeploy.backends.lava.bundle import TEMPLATE  # noqa: E402
+from neurodeploy.ir.random_graph import random_cnn, random_inputs  # noqa: E402
+
+pytestmark = pytest.mark.lava
+
+
+def _deploy(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(folder / "deploy.py"), *args], capture_output=True,
+                          text=True, timeout=300, cwd=folder.parent)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    g = random_cnn(7)
+    out = tmp_path_factory.mktemp("b") / "bundle"
+    LavaBackend().emit(g, out, samples=random_inputs(g, 3, 0), steps=4)
+    return out
+
+
+def test_layout_and_template_copy(bundle: Path) -> None:
+    names = sorted(p.name for p in bundle.iterdir())
+    assert names == ["arrays.npz", "deploy.py", "graph.json", "manifest.json", "test_vectors.npz"]
+    assert (bundle / "deploy.py").read_bytes() == TEMPLATE.read_bytes()
+    man = json.loads((bundle / "manifest.json").read_text())
+    assert man["target"] == "lava-sim-subif" and man["steps"] == 4
+    assert man["schedule"]["kind"] == "plain" and "lava-nc" in man["versions"]
+    assert set(man["files"]) == {"arrays.npz", "deploy.py", "graph.json", "test_vectors.npz"}
+    with np.load(bundle / "test_vectors.npz", allow_pickle=False) as v:
+        assert v["x"].shape == (3, 1, 8, 8) and v["readout"].shape == (4, 3, 5)
+        assert {"counts/if1", "counts/if2"} <= set(v.files)
+
+
+def test_deploy_check_passes(bundle: Path) -> None:
+    r = _deploy(bundle, "--check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith("OK")
+
+
+def test_corrupted_array_fails(bundle: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for p in bundle.iterdir():
+        (bad / p.name).write_bytes(p.read_bytes())
+    with np.load(bad / "arrays.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    key = next(k for k in arrays if k.endswith("/weight"))
+    arrays[key] = arrays[key].copy()
+    arrays[key].flat[0] += 1
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    (bad / "arrays.npz").write_bytes(buf.getvalue())
+    assert zipfile.is_zipfile(bad / "arrays.npz")
+    r = _deploy(bad, "--check")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "arrays.npz" in r.stdout and "DAMAGED" in r.stdout
+
+
+def test_wrong_expectation_is_a_mismatch(bundle: Path, tmp_path: Path) -> None:
+    """Re-hash a bundle whose test vectors were edited: it loads, runs, and must fail --check."""
+    from neurodeploy.manifest import write_manifest
+    bad = tmp_path / "edited"
+    bad.mkdir()
+    for p in bundle.iterdir():
+        (bad / p.name).write_bytes(p.read_bytes())
+    with np.load(bad / "test_vectors.npz", allow_pickle=False) as npz:
+        vec = {k: npz[k] for k in npz.files}
+    vec["readout"] = vec["readout"].copy()
+    vec["readout"][-1, 0, 0] += 1
+    np.savez_compressed(bad / "test_vectors.npz", **vec)
+    man = json.loads((bad / "manifest.json").read_text())
+    extra = {k: v for k, v in man.items() if k not in ("kind", "versions", "files")}
+    write_manifest(bad, man["kind"], extra)
+    r = _deploy(bad, "--check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "MISMATCH" in r.stdout
