@@ -51,14 +51,28 @@ def raw_bound(node: Dense | Conv, max_input: int) -> int:
     return accumulator_bound(node, max_input) >> max(node.weight_exp, 0)
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
-    """Zero-padded patches of ``x`` (B, C, H, W) as (B, C*kh*kw, Ho*Wo), rows ordered (c, dy, dx)
-    like ``weight.reshape(C_out, -1)``, so ``W2d @ cols`` is the convolution in (B, C_out, Ho*Wo)."""
-    p = padding
-    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
-    win = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
-    b, c, ho, wo = win.shape[:4]
-    return win.transpose(0, 1, 4, 5, 2, 3).reshape(b, c * kh * kw, ho * wo)
+def conv_rows(x: np.ndarray, taps: list[np.ndarray], kw: int, stride: int, padding: int) -> np.ndarray:
+    """Cross-correlation of ``x`` (B, C, H, W) by row-unrolled im2col, returned as (B, C_out, Ho, Wo).
+
+    ``rows[b, y, j, (dx, c)] = xpad[b, c, y, stride*j + dx]`` unrolls only the kernel width (a
+    ``kw``-times copy instead of ``kh*kw``); then ``out = sum_dy rows[:, stride*i + dy] @ taps[dy]``
+    with ``taps[dy][(dx, c), o] = W[o, c, dy, dx]``.  Every partial sum is bounded by the layer
+    bound, so float accumulation is exact whenever the bound selected a float type.
+    """
+    p, b, c = padding, x.shape[0], x.shape[1]
+    xp = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), (p, p), (p, p), (0, 0)))     # NHWC, zero pad
+    hp, wp = xp.shape[1], xp.shape[2]
+    kh = len(taps)
+    ho, wo = (hp - kh) // stride + 1, (wp - kw) // stride + 1
+    win = sliding_window_view(xp, kw, axis=2)[:, :, ::stride][:, :, :wo]       # (B, Hp, Wo, C, kw)
+    rows = win.transpose(0, 1, 2, 4, 3).reshape(b, hp, wo, kw * c)
+    out: np.ndarray | None = None
+    for dy, tap in enumerate(taps):
+        a = rows[:, dy:dy + stride * (ho - 1) + 1:stride].reshape(b, ho * wo, kw * c)
+        term = a @ tap                                                          # (B, Ho*Wo, C_out)
+        out = term if out is None else np.add(out, term, out=out)
+    assert out is not None
+    return out.reshape(b, ho, wo, -1).transpose(0, 3, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -88,8 +102,13 @@ class Synapse:
         self.node = node
         self.out_dtype = out_dtype
         self.dtype = matmul_dtype(raw_bound(node, max_input))
-        w2d = node.weight.reshape(node.weight.shape[0], -1)             # (n_out, fan_in)
-        self.matrix = np.ascontiguousarray(w2d if isinstance(node, Conv) else w2d.T, dtype=self.dtype)
+        w = node.weight
+        if isinstance(node, Conv):                      # taps[dy][(dx, c), o] = W[o, c, dy, dx]
+            co, ci, kh, kw = w.shape
+            self.taps = [np.ascontiguousarray(w[:, :, dy, :].transpose(2, 1, 0).reshape(kw * ci, co),
+                                              dtype=self.dtype) for dy in range(kh)]
+        else:
+            self.matrix = np.ascontiguousarray(w.T, dtype=self.dtype)        # (fan_in, n_out)
 
     def __call__(self, s: np.ndarray) -> np.ndarray:
         node = self.node
@@ -97,11 +116,7 @@ class Synapse:
         if isinstance(node, Dense):
             acc = xs @ self.matrix                                    # exact (bound check)
         else:
-            co, _ci, kh, kw = node.weight.shape
-            ho = (s.shape[2] + 2 * node.padding - kh) // node.stride + 1
-            wo = (s.shape[3] + 2 * node.padding - kw) // node.stride + 1
-            cols = im2col(xs, kh, kw, node.stride, node.padding)
-            acc = (self.matrix @ cols).reshape(s.shape[0], co, ho, wo)  # exact (bound check)
+            acc = conv_rows(xs, self.taps, node.weight.shape[3], node.stride, node.padding)
         out = shift(acc.astype(np.int64), node.weight_exp)            # int64, then floor-shift
         return out.astype(self.out_dtype, copy=False)                  # consumer's state dtype
 
