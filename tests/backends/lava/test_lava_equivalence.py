@@ -73,3 +73,14 @@ def test_schedules(schedule: Schedule) -> None:
 def test_zero_reset_matches_stock_lif(seed: int, batch: int, steps: int) -> None:
     g = lif_compatible(random_mlp(seed, reset="zero", compare=">", per_neuron_threshold=False))
     _check(g, random_inputs(g, batch, seed), steps, LavaBackend(LAVA_SIM_LIF))
+
+
+@pytest.mark.parametrize("exp", [-3, -2, 0, 2])
+def test_dense_weight_exponents_exact(exp: int) -> None:
+    """The 2*q / weight_exp = e - 1 recipe is exact for negative (floor) and positive e."""
+    from dataclasses import replace
+
+    from neurodeploy.ir.nodes import Dense
+    g = random_mlp(31 + exp, sizes=(9, 12, 4))
+    g = g.with_nodes([replace(n, weight_exp=exp) if isinstance(n, Dense) else n for n in g.nodes])
+    _check(g, random_inputs(g, 2, 3), 5)
