@@ -18,6 +18,7 @@ from neurodeploy.manifest import write_manifest
 from neurodeploy.targets import get_target
 
 REPORT_FILE = "conversion_report.json"
+INPUT_SHAPES: dict[str, tuple[int, ...]] = {"digits": (64,), "mnist": (1, 28, 28)}
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,10 @@ def network_from_checkpoint(ckpt: Path) -> tuple[FloatNetwork, Any, dict[str, An
     from neurodeploy.quant.checkpoint import load_checkpoint
 
     model, config = load_checkpoint(Path(ckpt))
-    spec = InputSpec(tuple(config["input_shape"]), int(config["input_bits"]), float(config["input_scale"]))
+    shape = config.get("input_shape") or INPUT_SHAPES.get(str(config.get("dataset")))
+    if shape is None:
+        raise ValueError(f"{ckpt}/config.json: no input_shape and unknown dataset {config.get('dataset')!r}")
+    spec = InputSpec(tuple(shape), int(config["input_bits"]), float(config["input_scale"]))
     meta = {"dataset": str(config.get("dataset", "")), "model": str(config.get("model", "")),
             "checkpoint": str(Path(ckpt).resolve())}
     return network_from_brevitas(model, spec, meta), model, config

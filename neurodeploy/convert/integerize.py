@@ -161,7 +161,8 @@ def integerize(net: FloatNetwork, spec: TargetSpec = CPU, *, reset: ResetMode = 
             nodes.append(IFPopulation(
                 f"{stage.name}_if", syn.name, shape, threshold=np.full(shape, theta, np.int64),
                 v0=np.rint(v0_real).astype(np.int64), bias_mant=bias_full, bias_exp=bias_exp,
-                reset=reset, compare=compare, meta={"source_layer": stage.source_layer}))
+                reset=reset, compare=compare, state_t=IntT(spec.state_bits),
+                meta={"source_layer": stage.source_layer}))
             src, unit = f"{stage.name}_if", float(lam)
         exact_layer = exact and bias_err == 0.0 and report["max_weight_error"] == 0.0
         reports.append(LayerReport(bias_exp=bias_exp, max_bias_error=bias_err, exact=exact_layer, **report))
