@@ -98,7 +98,7 @@ def train(model: str, dataset: str, levels: int, epochs: int | None, lr: float |
 
 
 @main.command()
-@click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("checkpoint", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Graph folder to write.")
 @click.option("--neuron", type=click.Choice(["subtract", "zero"]), default="subtract", show_default=True,
               help="subtract: reset by subtraction, fire on >= (custom Lava process); "
@@ -109,24 +109,90 @@ def train(model: str, dataset: str, levels: int, epochs: int | None, lr: float |
 @click.option("--tau", type=int, default=4, show_default=True, help="SRP pre-simulation steps.")
 @click.option("--target", default="cpu", show_default=True,
               help="Target whose integer formats bound the mapping (see `neurodeploy targets`).")
+@click.option("--from-float", "from_float", default=None, metavar="MODEL",
+              help="Float-ANN route (no QAT): float zoo name (bn_cnn) or module:function factory "
+                   "returning an nn.Sequential; replaces CHECKPOINT.")
+@click.option("--state-dict", type=click.Path(path_type=Path), default=None,
+              help="state_dict file for --from-float (torch.load weights_only=True).")
+@click.option("--threshold", type=click.Choice(["max", "percentile", "mmse"]), default="mmse", show_default=True,
+              help="--from-float: per-layer threshold from ANN activations.")
+@click.option("--calibrate", type=click.Choice(["none", "light", "advanced"]), default="none", show_default=True,
+              help="--from-float: none, light (bias calibration) or advanced (potential calibration), "
+                   "run through the bit-exact CPU simulator.")
+@click.option("--calib-samples", type=int, default=1024, show_default=True,
+              help="--from-float: training images used for thresholds and calibration.")
+@click.option("--steps", type=int, default=32, show_default=True,
+              help="--from-float: T used by the MMSE search and the calibration runs.")
+@click.option("--maxpool-to-avgpool", is_flag=True,
+              help="--from-float: replace MaxPool2d by AvgPool2d (changes the function; reported).")
+@DATA_OPT
 @JSON_OPT
 @_friendly
-def convert(checkpoint: Path, out: Path, neuron: str, method: str, tau: int, target: str,
+def convert(checkpoint: Path | None, out: Path, neuron: str, method: str, tau: int, target: str,
+            from_float: str | None, state_dict: Path | None, threshold: str, calibrate: str,
+            calib_samples: int, steps: int, maxpool_to_avgpool: bool, data_dir: Path | None,
             as_json: bool) -> None:
-    """Map a QAT checkpoint to the integer IR (exact when all scales are powers of two)."""
-    from neurodeploy.pipeline import convert_checkpoint, save_converted
+    """Map a QAT checkpoint (or, with --from-float, a float ANN) to the integer IR.
+
+    \b
+    Float route (Li et al., arXiv 2205.10121), e.g.:
+      neurodeploy convert --from-float bn_cnn --state-dict runs/float/model.pt \\
+          --threshold mmse --calibrate advanced --steps 32 --out runs/graph_float
+    """
+    from neurodeploy.pipeline import save_converted
 
     if neuron == "zero" and target == "cpu":
         target = "lava-sim-lif"
-    graph, report = convert_checkpoint(checkpoint, target=target, neuron=neuron, method=method, tau=tau)
-    save_converted(graph, report, out)
-    doc = {"graph": str(out), **report.to_json()}
+    extra: dict[str, Any] = {}
+    if from_float is not None:
+        if checkpoint is not None:
+            raise click.UsageError("give either CHECKPOINT or --from-float, not both")
+        if method != "qcfs":
+            raise click.UsageError("--from-float supports only the plain schedule (--method qcfs)")
+        from neurodeploy.convert.float_route import convert_float
+
+        res = convert_float(from_float, state_dict, threshold=threshold, calibrate=calibrate,
+                            calib_samples=calib_samples, steps=steps, target=target, neuron=neuron,
+                            maxpool_to_avgpool=maxpool_to_avgpool, data_dir=data_dir)
+        graph, report, extra = res.graph, res.report, {"float_route": res.info}
+        for note in res.info.get("notes", []):
+            click.echo(f"warning: {note}", err=True)
+    else:
+        if checkpoint is None:
+            raise click.UsageError("missing CHECKPOINT (or use --from-float MODEL)")
+        from neurodeploy.pipeline import convert_checkpoint
+
+        graph, report = convert_checkpoint(checkpoint, target=target, neuron=neuron, method=method, tau=tau)
+    save_converted(graph, report, out, extra=extra or None)
+    doc = {"graph": str(out), **report.to_json(), **extra}
     lines = [f"wrote {out} ({'exact' if report.exact else 'INEXACT: see errors'})"]
     for layer in report.layers:
         lines.append(f"  {layer.name:<10} theta={layer.threshold:<8} w_exp={layer.weight_exp:<3} "
                      f"bias_exp={layer.bias_exp:<3} exact={layer.exact} "
                      f"max_w_err={layer.max_weight_error:.2e} acc_bound={layer.accumulator_bound}")
     _emit(doc, as_json, "\n".join(lines))
+
+
+@main.command(name="train-float")
+@click.option("--model", type=click.Choice(["bn_cnn", "small_mlp"]), default="bn_cnn", show_default=True)
+@click.option("--epochs", type=int, default=3, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for model.pt (state_dict) and config.json.")
+@DATA_OPT
+@JSON_OPT
+@_friendly
+def train_float_cmd(model: str, epochs: int, lr: float, batch_size: int, seed: int, out: Path,
+                    data_dir: Path | None, as_json: bool) -> None:
+    """Plain float training on MNIST (Adam, no QAT) for the --from-float route."""
+    from neurodeploy.convert.float_zoo import train_float
+
+    _, metrics = train_float(model, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                             data_dir=data_dir, out=out, progress=not as_json)
+    summary = {"out": str(out), "state_dict": str(out / "model.pt"), **metrics}
+    _emit(summary, as_json, "\n".join(f"{k}: {v}" for k, v in summary.items()))
 
 
 @main.command()

@@ -16,24 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from neurodeploy.convert.batchnorm import fold_batchnorm
 from neurodeploy.convert.stages import FloatNetwork, FloatStage, InputSpec, PreOp
 from neurodeploy.ir.dtypes import IRError
 
 
 class UnsupportedLayerError(IRError):
     """A layer the converter cannot map; the message names it."""
-
-
-def _fold_batchnorm(stage: FloatStage, bn: Any, name: str) -> FloatStage:
-    """``W' = W * g/sqrt(var+eps)``, ``b' = (b - mean) * g/sqrt(var+eps) + beta`` per channel."""
-    gamma = bn.weight.detach().double().numpy() if bn.affine else 1.0
-    beta = bn.bias.detach().double().numpy() if bn.affine else 0.0
-    mean = bn.running_mean.detach().double().numpy()
-    var = bn.running_var.detach().double().numpy()
-    g = gamma / np.sqrt(var + bn.eps)
-    shape = (-1,) + (1,) * (stage.weight.ndim - 1)
-    return replace(stage, weight=stage.weight * g.reshape(shape), bias=(stage.bias - mean) * g + beta,
-                   meta={**stage.meta, "batchnorm": name})
 
 
 def _synapse_stage(name: str, module: Any, pre: tuple[PreOp, ...]) -> FloatStage:
@@ -78,7 +67,7 @@ def network_from_brevitas(model: Any, input_spec: InputSpec, meta: dict[str, str
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             if pending is None:
                 raise UnsupportedLayerError(f"layer {name!r}: BatchNorm must follow a conv/linear layer")
-            pending = _fold_batchnorm(pending, m, name)
+            pending = fold_batchnorm(pending, m, name)
         elif isinstance(m, QCFS):
             if pending is None:
                 raise UnsupportedLayerError(f"layer {name!r}: activation without a preceding synapse")
