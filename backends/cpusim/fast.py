@@ -122,9 +122,10 @@ class Synapse:
 
 
 def sum_pool(node: SumPool, s: np.ndarray) -> np.ndarray:
-    """Sum over k x k windows as k*k strided adds (int64, exact)."""
+    """``y = sum of s over k x k windows`` as k*k strided adds, exact in ``s``'s integer dtype
+    (int64 inputs/counts, or 0/1 int32 spikes whose sums are at most k*k)."""
     k = node.kernel
-    out = s[:, :, 0::k, 0::k].astype(np.int64)
+    out = s[:, :, 0::k, 0::k].copy()
     for a in range(k):
         for b in range(k):
             if a or b:
