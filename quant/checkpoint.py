@@ -1,0 +1,143 @@
+"""Checkpoints: ``model.pt`` (state_dict only) + ``config.json`` (+ ``metrics.json``), written atomically.
+
+``config.json`` holds everything needed to rebuild the model through
+:func:`neurodeploy.quant.models.build_model`: ``model`` (zoo name), ``model_config`` (its keyword arguments),
+``levels``, ``dataset``, ``input_bits``, ``input_scale``, ``seed``, ``versions`` and ``model_sha256`` (the
+SHA-256 of ``model.pt``, checked on load). Loading never unpickles anything beyond
+``torch.load(..., weights_only=True)``.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from neurodeploy.atomic import atomic_dir, write_bytes, write_json
+from neurodeploy.quant.models import build_model
+
+__all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "MODEL_FILE", "CONFIG_FILE", "METRICS_FILE"]
+
+MODEL_FILE = "model.pt"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+FORMAT_VERSION = 1
+_REQUIRED = ("model", "model_config")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder that cannot be loaded (the message is one line and names the problem)."""
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "torch": torch.__version__}
+    for dist in ("brevitas", "neurodeploy", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "unknown"
+    return out
+
+
+def save_checkpoint(folder: str | Path, model: nn.Module, config: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    """Write ``model``'s state_dict, ``config`` and ``metrics`` to ``folder`` as a whole (atomically).
+
+    ``config`` must contain ``model`` and ``model_config`` and be JSON-serialisable; ``versions``,
+    ``format`` and ``model_sha256`` are added.
+    """
+    missing = [k for k in _REQUIRED if k not in config]
+    if missing:
+        raise ValueError(f"config lacks required keys {missing}")
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
+    blob = buffer.getvalue()
+    full = dict(config)
+    full.setdefault("versions", _versions())
+    full["format"] = FORMAT_VERSION
+    full["model_sha256"] = hashlib.sha256(blob).hexdigest()
+    json.dumps(full)  # fail before touching the disk if not JSON-able
+    json.dumps(metrics)
+    folder = Path(folder)
+    with atomic_dir(folder) as tmp:
+        write_bytes(tmp / MODEL_FILE, blob)
+        write_json(tmp / CONFIG_FILE, full)
+        write_json(tmp / METRICS_FILE, metrics)
+    return folder
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {folder}: missing {CONFIG_FILE}")
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"checkpoint {folder}: {CONFIG_FILE} is not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"checkpoint {folder}: {CONFIG_FILE} is not a JSON object")
+    missing = [k for k in (*_REQUIRED, "model_sha256") if k not in config]
+    if missing:
+        raise CheckpointError(f"checkpoint {folder}: {CONFIG_FILE} lacks keys {missing}")
+    if not isinstance(config["model_config"], dict):
+        raise CheckpointError(f"checkpoint {folder}: model_config in {CONFIG_FILE} is not an object")
+    return config
+
+
+def _check_state(model: nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    if missing:
+        raise CheckpointError(f"{where}: state_dict mismatch, missing key {missing[0]!r}")
+    unexpected = [k for k in state if k not in expected]
+    if unexpected:
+        raise CheckpointError(f"{where}: state_dict mismatch, unexpected key {unexpected[0]!r}")
+    for key, value in expected.items():
+        got = state[key]
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(value.shape):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            raise CheckpointError(
+                f"{where}: state_dict mismatch at key {key!r}: expected shape {tuple(value.shape)}, got {shape}"
+            )
+
+
+def load_checkpoint(folder: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
+    """Rebuild the model saved in ``folder``; returns ``(model in eval mode, config)``.
+
+    Raises :class:`CheckpointError` (one line) for a missing folder or file, bad JSON, an unknown model name,
+    a ``model.pt`` whose SHA-256 differs from the config, or a state_dict that does not fit the model.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint folder {folder} does not exist")
+    config = _read_config(folder)
+    model_path = folder / MODEL_FILE
+    if not model_path.is_file():
+        raise CheckpointError(f"checkpoint {folder}: missing {MODEL_FILE}")
+    blob = model_path.read_bytes()
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != config["model_sha256"]:
+        raise CheckpointError(
+            f"checkpoint {folder}: {MODEL_FILE} SHA-256 {digest} does not match config.json "
+            f"({config['model_sha256']}); the file was modified"
+        )
+    try:
+        model = build_model(str(config["model"]), **config["model_config"])
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {folder}: cannot build model: {exc}") from None
+    try:
+        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {folder}: cannot read {MODEL_FILE}: {first}") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {folder}: {MODEL_FILE} does not hold a state_dict")
+    _check_state(model, state, f"checkpoint {folder}")
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    return model, config
