@@ -30,7 +30,7 @@ from neurodeploy.backends.cpusim.reference import (
 from neurodeploy.backends.cpusim.trace import Trace
 from neurodeploy.ir.dtypes import IntT, shift
 from neurodeploy.ir.graph import Graph
-from neurodeploy.ir.nodes import Conv, Dense, IFPopulation, Input, Readout, SumPool
+from neurodeploy.ir.nodes import Conv, Dense, IFPopulation, Input, Node, Readout, SumPool
 from neurodeploy.ir.verify import accumulator_bound, value_bounds
 
 FLOAT32_EXACT = 1 << 24
@@ -200,7 +200,7 @@ def _run_chunk(graph: Graph, x: np.ndarray, total: int, sl: slice, trace: Trace,
             acc = np.zeros_like(acc)
 
 
-def _apply(n, s: np.ndarray, synapses: dict[str, Synapse]) -> np.ndarray:
+def _apply(n: Node, s: np.ndarray, synapses: dict[str, Synapse]) -> np.ndarray:
     if isinstance(n, (Dense, Conv)):
         return synapses[n.name](s)
     if isinstance(n, SumPool):

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from neurodeploy.backends.cpusim import simulate
+from neurodeploy.ir import Dense, Flatten, Graph, IFPopulation, Input, IRError, Readout, SumPool
 from neurodeploy.ir.graph import Schedule
 from neurodeploy.ir.random_graph import random_cnn, random_inputs, random_mlp
 
@@ -54,6 +55,15 @@ def test_probes_subset_and_errors() -> None:
         simulate(g, x + 100, 4)       # 4-bit input type exceeded
     with pytest.raises(ValueError, match="impl"):
         simulate(g, x, 4, impl="gpu")
+
+
+def test_structure_errors_name_the_node() -> None:
+    inp = Input("input", (1, 4, 4), bits=4)
+    bad = IFPopulation("if_bad", "pool", (1, 2, 2), threshold=1, v0=0, bias_mant=0)
+    g = Graph((inp, SumPool("pool", "input", 2), bad, Flatten("flat", "if_bad"),
+               Dense("fc", "flat", np.ones((1, 4), np.int64)), Readout("out", "fc", (1,), 0)))
+    with pytest.raises(IRError, match="if_bad.source"):
+        simulate(g, np.zeros((1, 1, 4, 4), np.int64), 2)
 
 
 def test_first_useful_step() -> None:
