@@ -32,12 +32,12 @@ def evaluate(graph: Graph, x: np.ndarray, y: np.ndarray, steps: list[int], *,
              checkpoint: Path | None = None, progress: bool = False) -> dict[str, Any]:
     """A dict with ``ann`` (if a checkpoint is given), ``integer_reference``, ``snn`` {T: acc}
     and ``agreement`` (fraction of predictions where the integer reference equals the ANN)."""
-    from neurodeploy.reference import integer_reference
+    from neurodeploy.reference import ann_reference
 
     levels = int(graph.meta.get("levels", "0") or 0)
     result: dict[str, Any] = {"samples": int(len(y)), "levels": levels, "schedule": graph.schedule.kind}
     if levels > 0:
-        ref = integer_reference(graph, x, levels)
+        ref = ann_reference(graph, x, levels)
         ref_pred = np.argmax(ref.logits, axis=1)
         result["integer_reference"] = float((ref_pred == y).mean())
     if checkpoint is not None:
