@@ -273,9 +273,23 @@ def verify(graph_dir: Path, target: str, samples: int, steps: int, input_file: P
     report = verify_backend(graph, x[:samples], steps, backend=target)
     write_evidence(report, evidence or graph_dir / "verify" / target)
     doc = report.to_json()
-    _emit(doc, as_json, report.summary())
+    _emit(doc, as_json, _verify_summary(doc))
     if not report.ok:
         sys.exit(1)
+
+
+def _verify_summary(doc: dict[str, Any]) -> str:
+    head = (f"{doc['backend']} vs CPU simulator: {doc['samples']} samples x {doc['total_steps']} steps, "
+            f"{len(doc['layers'])} layers compared (spikes, v, readout; zero tolerance)")
+    rows = [f"  {name:<14} mismatches {count}" for name, count in doc["mismatches"].items()]
+    div = doc.get("first_divergence")
+    if div:
+        tail = (f"FIRST DIVERGENCE: layer {div['layer']} neuron {tuple(div['neuron'])} sample {div['sample']} "
+                f"logical step {div['step'] + 1} (backend step {div['physical_step']}): expected spike "
+                f"{div['expected_spike']} v {div['expected_v']}, got spike {div['actual_spike']} v {div['actual_v']}")
+    else:
+        tail = "BIT-EXACT: 0 mismatching spikes, potentials and readout values"
+    return "\n".join([head, *rows, tail])
 
 
 @main.command()

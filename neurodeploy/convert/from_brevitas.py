@@ -25,7 +25,7 @@ class UnsupportedLayerError(IRError):
     """A layer the converter cannot map; the message names it."""
 
 
-def _synapse_stage(name: str, module: Any, pre: tuple[PreOp, ...]) -> FloatStage:
+def _synapse_stage(name: str, module: Any, pre: tuple[PreOp, ...], index: int) -> FloatStage:
     from neurodeploy.quant.layers import quantized_bias, quantized_weight
 
     q, e = quantized_weight(module)
@@ -36,9 +36,9 @@ def _synapse_stage(name: str, module: Any, pre: tuple[PreOp, ...]) -> FloatStage
         stride, padding = _single(module.stride, name, "stride"), _single(module.padding, name, "padding")
         if _single(module.dilation, name, "dilation") != 1 or module.groups != 1:
             raise UnsupportedLayerError(f"layer {name!r}: dilated or grouped convolution is not supported")
-        return FloatStage(name, "conv", weight, bias, stride=stride, padding=padding, pre=pre,
+        return FloatStage(f"conv{index}", "conv", weight, bias, stride=stride, padding=padding, pre=pre,
                           source_layer=name)
-    return FloatStage(name, "dense", weight, bias, pre=pre, source_layer=name)
+    return FloatStage(f"fc{index}", "dense", weight, bias, pre=pre, source_layer=name)
 
 
 def _single(value: Any, name: str, field: str) -> int:
@@ -63,7 +63,7 @@ def network_from_brevitas(model: Any, input_spec: InputSpec, meta: dict[str, str
         if isinstance(m, (qnn.QuantConv2d, qnn.QuantLinear)):
             if pending is not None:
                 raise UnsupportedLayerError(f"layer {name!r}: two synapses without an activation between them")
-            pending, pre = _synapse_stage(name, m, tuple(pre)), []
+            pending, pre = _synapse_stage(name, m, tuple(pre), len(stages) + 1), []
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             if pending is None:
                 raise UnsupportedLayerError(f"layer {name!r}: BatchNorm must follow a conv/linear layer")
