@@ -95,11 +95,35 @@ def uninstall() -> None:
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, VarModelFix)]
 
 
+LAVA_MP_MODULE = "lava.magma.runtime.message_infrastructure.multiprocessing"
+
+
+def prepare_multiprocessing() -> None:
+    """Let Lava's runtime fix the multiprocessing start method when it is first imported.
+
+    That module calls ``multiprocessing.set_start_method('fork')`` at import time, which raises
+    "context has already been set" if anything earlier fixed the context (tqdm's write lock, a
+    torch DataLoader).  An already-fixed ``'fork'`` context is cleared so Lava can set the same
+    method again; any other start method is refused with a clear message.
+    """
+    import multiprocessing as mp
+
+    if LAVA_MP_MODULE in sys.modules:
+        return
+    current = mp.get_start_method(allow_none=True)
+    if current is None:
+        return
+    if current != "fork":
+        raise RuntimeError(f"Lava needs the 'fork' multiprocessing start method, but {current!r} is set")
+    mp.set_start_method(None, force=True)
+
+
 def lava_available() -> bool:
     """True if lava-nc is installed and its core imports (with the fix)."""
     if importlib.util.find_spec("lava") is None:
         return False
     install()
+    prepare_multiprocessing()
     try:
         import lava.magma.core.run_configs  # noqa: F401
     except Exception:
