@@ -12,25 +12,31 @@ from neurodeploy.ir.graph import Graph
 
 def snn_accuracy(graph: Graph, x: np.ndarray, y: np.ndarray, steps: list[int],
                  progress: bool = False) -> dict[int, float]:
-    """SNN accuracy after each T in ``steps`` (useful steps), from one run of max(steps)."""
+    """SNN accuracy after each T in ``steps`` (useful steps), from one run of max(steps).
+
+    ``plain``: T = total steps.  ``srp``: T counts phase-B steps only (the run lasts tau + T).
+    ``two_phase`` (SpikeConverter A): the window fixes the run, so ``steps`` is ignored and the single
+    point ``{window: accuracy}`` is returned (latency ``(D+1)*window``; see :func:`total_steps`).
+    """
     from neurodeploy.backends.cpusim import simulate
 
-    out: dict[int, float] = {}
     if graph.schedule.kind == "two_phase":
-        for t in steps:  # the window fixes the run; T is the window length itself
-            trace = simulate(graph, x, t, progress=progress)
-            out[t] = float(trace.accuracy_per_step(y)[-1])
-        return out
+        trace = simulate(graph, x, graph.schedule.window, progress=progress)
+        return {int(graph.schedule.window): float(trace.accuracy_per_step(y)[-1])}
     trace = simulate(graph, x, max(steps), progress=progress)
     acc = trace.accuracy_per_step(y)
-    for t in steps:
-        out[t] = float(acc[trace.first_useful_step + t - 1])
-    return out
+    return {t: float(acc[trace.first_useful_step + t - 1]) for t in steps}
+
+
+def total_steps(graph: Graph, steps: list[int] | dict[int, float]) -> dict[int, int]:
+    """Total logical steps per input for each useful T: T (plain), tau + T (srp), (D+1)*window (two_phase)."""
+    return {int(t): int(graph.schedule.total_steps(int(t), graph.depth)) for t in steps}
 
 
 def evaluate(graph: Graph, x: np.ndarray, y: np.ndarray, steps: list[int], *,
              checkpoint: Path | None = None, progress: bool = False) -> dict[str, Any]:
-    """A dict with ``ann`` (if a checkpoint is given), ``integer_reference``, ``snn`` {T: acc}
+    """A dict with ``ann`` (if a checkpoint is given), ``integer_reference``, ``snn`` {T: acc},
+    ``total_steps`` {T: total logical steps per input (SRP: tau + T; two_phase: (D+1)*window)}
     and ``agreement`` (fraction of predictions where the integer reference equals the ANN)."""
     from neurodeploy.reference import ann_reference
 
@@ -51,6 +57,9 @@ def evaluate(graph: Graph, x: np.ndarray, y: np.ndarray, steps: list[int], *,
         if levels > 0:
             result["agreement_reference_vs_ann"] = float((ann_pred == ref_pred).mean())
     result["snn"] = snn_accuracy(graph, x, y, steps, progress=progress)
+    result["total_steps"] = total_steps(graph, result["snn"])
+    if graph.schedule.kind == "srp":
+        result["tau"] = int(graph.schedule.tau)
     return result
 
 
@@ -61,8 +70,10 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"{'QAT ANN (Brevitas)':<28}{100 * result['ann']:>9.2f}%")
     if "integer_reference" in result:
         lines.append(f"{'integer reference':<28}{100 * result['integer_reference']:>9.2f}%")
+    totals = result.get("total_steps", {})
     for t, acc in sorted(result["snn"].items()):
-        lines.append(f"{f'SNN T={t}':<28}{100 * acc:>9.2f}%")
+        label = f"SNN T={t}" if totals.get(t, t) == t else f"SNN T={t} (total {totals[t]})"
+        lines.append(f"{label:<28}{100 * acc:>9.2f}%")
     if "agreement_reference_vs_ann" in result:
         lines.append(f"integer reference == ANN on {100 * result['agreement_reference_vs_ann']:.2f}% "
                      f"of {result['samples']} predictions")
