@@ -18,6 +18,7 @@ import argparse
 import json
 import platform
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,22 @@ def train_cached(method: str, levels: int, args: argparse.Namespace) -> tuple[Pa
     ckpt = Path(args.cache) / f"{method}_L{levels}"
     info_file = Path(args.cache) / f"{method}_L{levels}.history.json"
     if (ckpt / "model.pt").is_file() and info_file.is_file():
-        return ckpt, json.loads(info_file.read_text())
+        info = json.loads(info_file.read_text())
+        want = {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed}
+        used = info.get("train_samples_arg", info.get("train_samples"))
+        if all(info.get(k) == v for k, v in want.items()) and used in (args.train_samples, None if
+                                                                       args.train_samples else 60000):
+            return ckpt, info
+    info_file.unlink(missing_ok=True)
     data = load_dataset("mnist", args.data_dir)
+    if args.train_samples:
+        data = replace(data, x_train=data.x_train[: args.train_samples], y_train=data.y_train[: args.train_samples])
     est = NQSigmaEstimator(input_bits=data.input_bits) if method == "nq" else None
     t0 = time.perf_counter()
     _, hist = train("cnn", data, levels=levels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                     seed=args.seed, progress=False, out=ckpt, noise=method == "nq", sigma_estimator=est)
-    info = {"method": method, "levels": levels, "epochs": args.epochs, "lr": args.lr,
+    info = {"method": method, "levels": levels, "epochs": args.epochs, "train_samples": len(data.y_train),
+            "train_samples_arg": args.train_samples, "lr": args.lr,
             "batch_size": args.batch_size, "seed": args.seed, "wall_s": time.perf_counter() - t0,
             **{k: v for k, v in hist.items()}}
     if est is not None:
@@ -128,7 +138,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         row: dict[str, Any] = {"train": {}, "ann": {}, "curves": {}, "categories": {}, "sim_s": {}}
         for method in ("qcfs", "nq"):
             ckpt, info = train_cached(method, L, args)
-            row["train"][method] = {k: info[k] for k in ("epochs", "lr", "batch_size", "seed", "wall_s",
+            row["train"][method] = {k: info[k] for k in ("epochs", "train_samples", "lr", "batch_size", "seed", "wall_s",
                                                          "best_epoch", "best_val_acc", "test_acc", "val_acc")}
             row["train"][method]["sigmas"] = info["sigmas"][-1]
             if args.train_only:
@@ -144,11 +154,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 row["curves"][name] = accuracy_vs_total(ckpt, schedule, x, y, args.max_steps, tau)
                 row["sim_s"][name] = time.perf_counter() - t0
-                print(f"L={L} {name}: {row['curves'][name].get(L) or list(row['curves'][name].values())[0]:.4f}"
-                      f" at total {L} ({row['sim_s'][name]:.0f} s)", flush=True)
+                first = min(row["curves"][name])
+                print(f"L={L} {name}: {row['curves'][name][first]:.4f} at total {first} "
+                      f"({row['sim_s'][name]:.0f} s)", flush=True)
             row["categories"][method] = categories_at_L(ckpt, x[: args.category_samples])
         out["levels"][L] = row
     return out
+
+
+TOTALS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32)
+CAT_NAMES = {"match": "match", "ann0_snn_pos": "ANN=0∧SNN>0", "under": "0<SNN<ANN", "over": "SNN>ANN>0",
+             "ann_pos_snn0": "ANN>0∧SNN=0"}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """Markdown tables (training, accuracy vs total steps, mismatch categories) for BENCHMARKS.md."""
+    out: list[str] = []
+    for L, row in result["levels"].items():
+        out += [f"**L = {L}** — training (MNIST CNN, Adam + cosine, seed fixed; test = first "
+                f"{result['test_samples']} MNIST test images)", "",
+                "| model | epochs | train images | wall s | best val | ANN clean (test) | ANN noisy | int. ref | σ_l |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for m, tr in row["train"].items():
+            ann = row["ann"].get(m, {})
+            noisy = f"{100 * ann['ann_noisy']:.2f}" if "ann_noisy" in ann else "–"
+            out.append(f"| {m} | {tr['epochs']} | {tr['train_samples']} | {tr['wall_s']:.0f} | "
+                       f"{100 * tr['best_val_acc']:.2f} | {100 * ann.get('ann_clean', float('nan')):.2f} | {noisy} | "
+                       f"{100 * ann.get('integer_reference', float('nan')):.2f} | "
+                       f"{', '.join(f'{s:.3f}' for s in tr['sigmas']) if m == 'nq' else '–'} |")
+        curves = {n: {int(t): a for t, a in c.items()} for n, c in row["curves"].items()}
+        out += ["", f"Accuracy (%) against total steps per input (L = {L}):", "",
+                "| total steps | " + " | ".join(curves) + " |", "|---" * (len(curves) + 1) + "|"]
+        for t in sorted(set(TOTALS) | {t for c in curves.values() if len(c) == 1 for t in c}):
+            cells = [f"{100 * c[t]:.2f}" if t in c else "–" for c in curves.values()]
+            out.append(f"| {t} | " + " | ".join(cells) + " |")
+        out += ["", f"Layer-local mismatch categories at T = L = {L} (% of neurons × images):", "",
+                "| model | layer | " + " | ".join(CAT_NAMES.values()) + " |", "|---" * (len(CAT_NAMES) + 2) + "|"]
+        for m, cat in row["categories"].items():
+            for layer, pct in cat["percent"].items():
+                out.append(f"| {m} | {layer} | " + " | ".join(f"{pct[k]:.2f}" for k in CAT_NAMES) + " |")
+        out.append("")
+    return "\n".join(out)
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
@@ -191,11 +237,13 @@ def main() -> None:
     p.add_argument("--test-samples", type=int, default=10000)
     p.add_argument("--category-samples", type=int, default=1000, help="test images for the categories")
     p.add_argument("--max-steps", type=int, default=32, help="largest total steps per input")
-    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--epochs", type=int, default=3, help="NQ needs >= 2 (epoch 0 is noise-free)")
+    p.add_argument("--train-samples", type=int, default=None, help="use the first N training images")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-only", action="store_true", help="only train/cache the checkpoints")
+    p.add_argument("--markdown", type=Path, default=None, help="print Markdown tables of a result JSON and exit")
     p.add_argument("--merge", nargs="+", type=Path, default=None,
                    help="merge result JSONs of separate --levels runs into --out/--plot and exit")
     p.add_argument("--out", type=Path, default=RESULTS / "methods.json")
@@ -203,6 +251,9 @@ def main() -> None:
     args = p.parse_args()
     args.levels = [int(v) for v in args.levels.split(",")]
     args.taus = [int(v) for v in args.taus.split(",")]
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
     if args.merge:
         parts = [json.loads(f.read_text()) for f in args.merge]
         merged = {**parts[0], "levels": {k: v for part in parts for k, v in part["levels"].items()},
@@ -218,7 +269,8 @@ def main() -> None:
         f"--{k.replace('_', '-')} {v}" for k, v in (("levels", ",".join(map(str, args.levels))),
                                                      ("test_samples", args.test_samples),
                                                      ("category_samples", args.category_samples),
-                                                     ("epochs", args.epochs), ("out", args.out)))
+                                                     ("epochs", args.epochs), ("train_samples", args.train_samples),
+                                                     ("out", args.out)))
     result["wall_s"] = time.perf_counter() - t0
     if args.train_only:
         print(json.dumps(result, indent=1, default=float))
