@@ -38,7 +38,8 @@ class StateDictError(ValueError):
     """A state_dict that does not fit the model (the message names the key)."""
 
 
-def _synapse(name: str, m: Any, pre: tuple[PreOp, ...]) -> FloatStage:
+def _synapse(name: str, m: Any, pre: tuple[PreOp, ...], index: int) -> FloatStage:
+    """Stage ``conv<index>`` / ``fc<index>`` (as the QAT route names them), source module ``name``."""
     import torch.nn as nn
 
     weight = m.weight.detach().double().numpy().copy()
@@ -46,10 +47,10 @@ def _synapse(name: str, m: Any, pre: tuple[PreOp, ...]) -> FloatStage:
     if isinstance(m, nn.Conv2d):
         if _single(m.dilation, name, "dilation") != 1 or m.groups != 1:
             raise UnsupportedLayerError(f"layer {name!r}: dilated or grouped convolution is not supported")
-        return FloatStage(name, "conv", weight, bias, stride=_single(m.stride, name, "stride"),
+        return FloatStage(f"conv{index}", "conv", weight, bias, stride=_single(m.stride, name, "stride"),
                           padding=_single(m.padding, name, "padding"), pre=pre, threshold=math.nan,
                           source_layer=name)
-    return FloatStage(name, "dense", weight, bias, pre=pre, threshold=math.nan, source_layer=name)
+    return FloatStage(f"fc{index}", "dense", weight, bias, pre=pre, threshold=math.nan, source_layer=name)
 
 
 def _pool_kernel(name: str, m: Any) -> int:
@@ -79,7 +80,7 @@ def network_from_float(model: Any, input_spec: InputSpec, meta: dict[str, str] |
         if isinstance(m, (nn.Conv2d, nn.Linear)) and type(m) in (nn.Conv2d, nn.Linear):
             if pending is not None:
                 raise UnsupportedLayerError(f"layer {name!r}: two synapses without a ReLU between them")
-            pending, pre = _synapse(name, m, tuple(pre)), []
+            pending, pre = _synapse(name, m, tuple(pre), len(stages) + 1), []
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             if pending is None:
                 raise UnsupportedLayerError(f"layer {name!r}: BatchNorm must follow a conv/linear layer")

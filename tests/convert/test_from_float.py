@@ -55,6 +55,8 @@ def test_bn_folding_keeps_float_output() -> None:
     x = np.random.default_rng(0).integers(0, 256, (16, 1, 12, 12))
     net, notes = network_from_float(model, SPEC)
     assert notes == [] and len(net.stages) == 3 and net.stages[-1].is_readout
+    assert [s.name for s in net.stages] == ["conv1", "fc2", "fc3"]
+    assert [s.source_layer for s in net.stages] == ["0", "5", "9"]
     assert net.stages[0].meta["batchnorm"] == "1" and net.stages[1].meta["batchnorm"] == "6"
     with torch.no_grad():
         ref = model(torch.as_tensor(x, dtype=torch.float32) / 256).double().numpy()
