@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from neurodeploy.atomic import atomic_dir, write_bytes, write_json
+from neurodeploy.quant import layers
 from neurodeploy.quant.models import build_model
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError", "MODEL_FILE", "CONFIG_FILE", "METRICS_FILE"]
@@ -60,6 +61,7 @@ def save_checkpoint(folder: str | Path, model: nn.Module, config: dict[str, Any]
     full = dict(config)
     full.setdefault("versions", _versions())
     full["format"] = FORMAT_VERSION
+    full["quant_bits"] = {"weight": layers.WEIGHT_BITS, "bias": layers.BIAS_BITS}
     full["model_sha256"] = hashlib.sha256(blob).hexdigest()
     json.dumps(full)  # fail before touching the disk if not JSON-able
     json.dumps(metrics)
@@ -125,6 +127,12 @@ def load_checkpoint(folder: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
         raise CheckpointError(
             f"checkpoint {folder}: {MODEL_FILE} SHA-256 {digest} does not match config.json "
             f"({config['model_sha256']}); the file was modified"
+        )
+    bits = {"weight": layers.WEIGHT_BITS, "bias": layers.BIAS_BITS}
+    if config.get("quant_bits", bits) != bits:
+        raise CheckpointError(
+            f"checkpoint {folder}: saved with quantizer bit widths {config['quant_bits']}, "
+            f"but this code uses {bits}; the effective weights/biases would differ"
         )
     try:
         model = build_model(str(config["model"]), **config["model_config"])

@@ -100,3 +100,12 @@ def test_not_a_weights_file(saved: tuple[Path, torch.nn.Module]) -> None:
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="state_dict mismatch"):
         load_checkpoint(folder)
+
+
+def test_bit_width_mismatch(saved: tuple[Path, torch.nn.Module]) -> None:
+    folder, _ = saved
+    config = json.loads((folder / "config.json").read_text())
+    config["quant_bits"]["bias"] = 3
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="bit widths"):
+        load_checkpoint(folder)
