@@ -2,9 +2,12 @@
 
 Every weight tensor is quantized to signed 8 bits (narrow range, -127..127) with one per-tensor scale
 restricted to a power of two (Brevitas ``Int8WeightPerTensorFixedPoint``). Biases use their own per-tensor
-power-of-two scale, computed from the bias itself ("internal scaling"), at **16 bits**
-(:class:`Int16BiasPerTensorFixedPointInternalScaling`: Brevitas' 8-bit fixed-point internal-scaling bias
-quantizer with the bit width raised to 16). Because both scales are powers of two, ``W = q * 2**e`` and
+power-of-two scale, computed from the bias itself ("internal scaling"), at **8 bits**
+(:class:`PowerOfTwoBiasInternalScaling`, Brevitas' fixed-point internal-scaling bias quantizer with
+``BIAS_BITS`` bits). Eight bits keep the bias grid no finer than the weights' accumulator grid in
+practice: a finer bias grid forces a larger integer threshold and larger weight exponents at conversion
+(a 16-bit bias needed weight exponent 9-10 on the digits MLP, beyond the 24-bit accumulator budget).
+Because both scales are powers of two, ``W = q * 2**e`` and
 ``b = qb * 2**eb`` hold exactly in floating point, which is what lets the converter reproduce the network with
 integer arithmetic only.
 """
@@ -18,7 +21,7 @@ from brevitas.nn import QuantConv2d, QuantLinear
 from brevitas.quant import Int8BiasPerTensorFixedPointInternalScaling, Int8WeightPerTensorFixedPoint
 
 __all__ = [
-    "Int16BiasPerTensorFixedPointInternalScaling",
+    "PowerOfTwoBiasInternalScaling",
     "WEIGHT_BITS",
     "BIAS_BITS",
     "qconv2d",
@@ -29,11 +32,11 @@ __all__ = [
 ]
 
 WEIGHT_BITS = 8
-BIAS_BITS = 16
+BIAS_BITS = 8
 
 
-class Int16BiasPerTensorFixedPointInternalScaling(Int8BiasPerTensorFixedPointInternalScaling):
-    """Signed 16-bit per-tensor bias quantizer; scale = 2**ceil(log2(max|b| / (2**15 - 1)))."""
+class PowerOfTwoBiasInternalScaling(Int8BiasPerTensorFixedPointInternalScaling):
+    """Signed ``BIAS_BITS``-bit per-tensor bias quantizer; scale = 2**ceil(log2(max|b| / (2**(B-1) - 1)))."""
 
     bit_width = BIAS_BITS
 
@@ -46,7 +49,7 @@ def qconv2d(
     padding: int = 0,
     bias: bool = True,
 ) -> QuantConv2d:
-    """A ``QuantConv2d`` with int8 power-of-two weights and (optional) int16 power-of-two bias."""
+    """A ``QuantConv2d`` with int8 power-of-two weights and (optional) int8 power-of-two bias."""
     return QuantConv2d(
         in_channels,
         out_channels,
@@ -55,19 +58,19 @@ def qconv2d(
         padding=padding,
         bias=bias,
         weight_quant=Int8WeightPerTensorFixedPoint,
-        bias_quant=Int16BiasPerTensorFixedPointInternalScaling if bias else None,
+        bias_quant=PowerOfTwoBiasInternalScaling if bias else None,
         return_quant_tensor=False,
     )
 
 
 def qlinear(in_features: int, out_features: int, bias: bool = True) -> QuantLinear:
-    """A ``QuantLinear`` with int8 power-of-two weights and (optional) int16 power-of-two bias."""
+    """A ``QuantLinear`` with int8 power-of-two weights and (optional) int8 power-of-two bias."""
     return QuantLinear(
         in_features,
         out_features,
         bias=bias,
         weight_quant=Int8WeightPerTensorFixedPoint,
-        bias_quant=Int16BiasPerTensorFixedPointInternalScaling if bias else None,
+        bias_quant=PowerOfTwoBiasInternalScaling if bias else None,
         return_quant_tensor=False,
     )
 
