@@ -57,7 +57,7 @@ def test_pooled_stats_are_exact() -> None:
 @pytest.fixture(scope="module")
 def trained_mlp() -> tuple[torch.nn.Module, np.ndarray, object]:
     data = load_digits_split()
-    model, _ = train("mlp", data, levels=4, epochs=6, lr=5e-3, batch_size=64, seed=3, progress=False,
+    model, _ = train("mlp", data, levels=4, epochs=4, lr=5e-3, batch_size=128, seed=3, progress=False,
                      model_config={"hidden": [48, 32]})
     _, _, x_val, _ = validation_split(data.x_train, data.y_train, 0.1, 3)
     return model, x_val, data
