@@ -220,22 +220,34 @@ def train_float_cmd(model: str, epochs: int, lr: float, batch_size: int, seed: i
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Bundle folder to write.")
 @click.option("--steps", type=int, default=8, show_default=True, help="T for the bundled test vectors.")
 @click.option("--vectors", type=int, default=16, show_default=True,
-              help="Number of test-set samples stored as test vectors (0: none).")
+              help="Number of test-set samples stored as test vectors (0: random inputs).")
+@click.option("--chip", default="loihi2", show_default=True,
+              help="Lava only: chip whose cores the populations are mapped to (refused if it does not fit).")
 @DATA_OPT
 @JSON_OPT
 @_friendly
-def build(graph_dir: Path, target: str, out: Path, steps: int, vectors: int, data_dir: Path | None,
-          as_json: bool) -> None:
+def build(graph_dir: Path, target: str, out: Path, steps: int, vectors: int, chip: str,
+          data_dir: Path | None, as_json: bool) -> None:
     """Check the graph against a target and write its deployment bundle (with a manifest)."""
     from neurodeploy.backends.registry import get_backend
     from neurodeploy.ir.serialize import load_graph
+    from neurodeploy.manifest import MANIFEST_FILE
     from neurodeploy.pipeline import load_test_data
+    from neurodeploy.targets import get_target
 
     graph = load_graph(graph_dir)
     backend = get_backend(target)
     samples = load_test_data(graph, data_dir)[0][:vectors] if vectors > 0 else None
-    path = backend.emit(graph, out, samples=samples, steps=steps)
-    _emit({"bundle": str(path), "target": target}, as_json, f"wrote {target} bundle {path}")
+    extra = {"chip": get_target(chip)} if target == "lava" else {}
+    path = backend.emit(graph, out, samples=samples, steps=steps, **extra)
+    manifest = json.loads((path / MANIFEST_FILE).read_text())
+    lines = [f"wrote {target} bundle {path}"]
+    res = manifest.get("resources")
+    if res:
+        lines.append(f"{res['target']}: {res['total_cores']} of {res['available_cores']} cores")
+        lines += [f"  {lu['name']:<14} {lu['neurons']:>7} neurons {lu['synapses']:>9} synapses "
+                  f"{lu['cores']:>3} cores ({lu['limited_by']})" for lu in res["layers"]]
+    _emit({"bundle": str(path), "target": target, "resources": res}, as_json, "\n".join(lines))
 
 
 @main.command(name="eval")
@@ -251,7 +263,8 @@ def build(graph_dir: Path, target: str, out: Path, steps: int, vectors: int, dat
 def eval_cmd(graph_dir: Path, checkpoint: Path | None, steps: str, limit: int | None, plot: Path | None,
              data_dir: Path | None, as_json: bool) -> None:
     """Accuracy of the QAT ANN, the integer reference and the SNN at each T (CPU simulator)."""
-    from neurodeploy.evaluate import evaluate, format_table, plot_accuracy
+    from neurodeploy.evaluate import evaluate, format_table
+    from neurodeploy.plots import plot_accuracy
     from neurodeploy.ir.serialize import load_graph
     from neurodeploy.pipeline import load_test_data
 
@@ -329,6 +342,31 @@ def inspect(graph_dir: Path, as_json: bool) -> None:
                      f"{r['synapses']:>10}  {r['bits']}")
     lines.append(f"total: {sum(r['neurons'] for r in rows)} neurons, {sum(r['synapses'] for r in rows)} synapses")
     _emit({"schedule": graph.schedule.kind, "nodes": rows}, as_json, "\n".join(lines))
+
+
+@main.command()
+@GRAPH_ARG
+@click.option("--sample", type=int, default=0, show_default=True, help="Index into the test set.")
+@click.option("--steps", type=int, default=8, show_default=True, help="Time steps T.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG file to write.")
+@DATA_OPT
+@_friendly
+def raster(graph_dir: Path, sample: int, steps: int, out: Path, data_dir: Path | None) -> None:
+    """Plot every population's spike raster for one test sample (CPU simulator)."""
+    from neurodeploy.backends.cpusim import simulate
+    from neurodeploy.ir.serialize import load_graph
+    from neurodeploy.pipeline import load_test_data
+    from neurodeploy.plots import plot_raster
+
+    graph = load_graph(graph_dir)
+    x, y = load_test_data(graph, data_dir)
+    if not 0 <= sample < len(x):
+        raise click.BadParameter(f"--sample must be in 0..{len(x) - 1}")
+    trace = simulate(graph, x[sample:sample + 1], steps, probes="all")
+    pred = int(trace.predictions()[-1, 0])
+    plot_raster({k: v[:, 0] for k, v in trace.spikes.items()}, out,
+                title=f"sample {sample}: label {int(y[sample])}, prediction {pred} after {trace.steps} steps")
+    click.echo(f"wrote {out}")
 
 
 @main.command()

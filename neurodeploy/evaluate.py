@@ -78,27 +78,3 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"integer reference == ANN on {100 * result['agreement_reference_vs_ann']:.2f}% "
                      f"of {result['samples']} predictions")
     return "\n".join(lines)
-
-
-def plot_accuracy(result: dict[str, Any], path: Path) -> None:
-    """Accuracy vs time steps, with the ANN and integer reference as horizontal lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ts = sorted(result["snn"])
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(ts, [100 * result["snn"][t] for t in ts], "o-", label="SNN (integer, bit-exact)")
-    if "ann" in result:
-        ax.axhline(100 * result["ann"], color="k", ls="--", label="QAT ANN")
-    if "integer_reference" in result:
-        ax.axhline(100 * result["integer_reference"], color="g", ls=":", label="integer reference")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("time steps T")
-    ax.set_ylabel("test accuracy (%)")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -50,12 +50,18 @@ class LavaBackend:
         return plan_network(prepare(graph), self.spec, steps)
 
     def emit(self, graph: Graph, out: Path, *, samples: np.ndarray | None = None,
-             steps: int = 8) -> Path:
-        """Write the bundle folder (see :mod:`neurodeploy.backends.lava.bundle`) atomically."""
+             steps: int = 8, chip: TargetSpec | None = None) -> Path:
+        """Write the bundle folder (see :mod:`neurodeploy.backends.lava.bundle`) atomically.
+
+        With ``chip`` (e.g. the ``loihi2`` TargetSpec) the populations are mapped to its cores
+        first; a network that does not fit is refused (ResourceError naming layer and limit)
+        and the core mapping is recorded in the manifest."""
         from neurodeploy.backends.lava.bundle import write_bundle
+        from neurodeploy.backends.lava.resources import require_fit
         self.plan(graph, steps)                  # refuse early what Lava cannot express
+        resources = require_fit(graph, chip).to_json() if chip is not None else None
         x = random_inputs(graph, DEFAULT_BUNDLE_SAMPLES, seed=0) if samples is None else samples
-        return write_bundle(graph, Path(out), self.spec, np.asarray(x, np.int64), steps)
+        return write_bundle(graph, Path(out), self.spec, np.asarray(x, np.int64), steps, resources)
 
     def run(self, graph: Graph, x: np.ndarray, steps: int,
             probes: Sequence[str] | str = ()) -> Trace:

@@ -45,8 +45,10 @@ def expected_vectors(graph: Graph, x: np.ndarray, steps: int) -> dict[str, np.nd
     return out
 
 
-def write_bundle(graph: Graph, out: Path, spec: TargetSpec, x: np.ndarray, steps: int) -> Path:
-    """Write the bundle folder ``out`` atomically (see the module docstring)."""
+def write_bundle(graph: Graph, out: Path, spec: TargetSpec, x: np.ndarray, steps: int,
+                 resources: dict | None = None) -> Path:
+    """Write the bundle folder ``out`` atomically (see the module docstring); ``resources`` is
+    the chip core mapping (:func:`neurodeploy.backends.lava.resources.map_cores`) to record."""
     doc, arrays = graph_to_json(graph)
     vectors = expected_vectors(graph, x, steps)
     with atomic_dir(Path(out)) as tmp:
@@ -60,6 +62,7 @@ def write_bundle(graph: Graph, out: Path, spec: TargetSpec, x: np.ndarray, steps
             "target": spec.name, "steps": int(steps), "samples": int(len(x)),
             "schedule": {"kind": sched.kind, "tau": sched.tau, "window": sched.window},
             "requires": "neurodeploy (imported by deploy.py) and lava-nc 0.10.0 to run",
+            **({"resources": resources} if resources is not None else {}),
         })
     return Path(out)
 

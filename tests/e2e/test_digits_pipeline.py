@@ -93,6 +93,7 @@ def test_lava_verify_and_bundle_check(run_dir: Path) -> None:
     res = runner.invoke(main, ["build", str(run_dir / "graph"), "--target", "lava", "--out",
                                str(run_dir / "bundle"), "--vectors", "4", "--steps", "8"])
     assert res.exit_code == 0, res.output
+    assert "cores" in res.output                      # mapped to Loihi 2 cores, recorded in the manifest
     proc = subprocess.run([sys.executable, "deploy.py", "--check"], cwd=run_dir / "bundle",
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -106,3 +107,25 @@ def test_bad_checkpoint_is_a_one_line_error_and_writes_nothing(tmp_path: Path) -
     assert res.exit_code != 0
     assert res.output.startswith("Error:") and len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "graph").exists()
+
+
+def test_raster_and_cpu_bundle(run_dir: Path) -> None:
+    runner = CliRunner()
+    png = run_dir / "raster.png"
+    res = runner.invoke(main, ["raster", str(run_dir / "graph"), "--sample", "0", "--out", str(png)])
+    assert res.exit_code == 0, res.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = runner.invoke(main, ["build", str(run_dir / "graph"), "--target", "cpu", "--out",
+                               str(run_dir / "cpu_bundle"), "--json"])
+    assert res.exit_code == 0, res.output
+    from neurodeploy.manifest import check_manifest
+
+    assert check_manifest(run_dir / "cpu_bundle") == []
+
+
+def test_inspect_counts_neurons_and_synapses(run_dir: Path) -> None:
+    res = CliRunner().invoke(main, ["inspect", str(run_dir / "graph"), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)["nodes"]
+    assert sum(r["neurons"] for r in rows) == 128 + 64
+    assert all(r["synapses"] > 0 for r in rows if r["type"] == "Dense")
