@@ -61,6 +61,15 @@ def frozen_int_array(values: np.ndarray, where: str) -> np.ndarray:
     return a
 
 
+def _freeze_weight(node: "Dense | Conv", ndim: int, layout: str) -> None:
+    """Replace ``node.weight`` by a read-only int64 copy after checking rank and ``weight_t``."""
+    w = frozen_int_array(node.weight, f"{node.name}.weight")
+    if w.ndim != ndim:
+        raise IRError(f"{node.name}.weight: expected {ndim}-D {layout}, got shape {w.shape}")
+    node.weight_t.check(w, f"{node.name}.weight")
+    object.__setattr__(node, "weight", w)
+
+
 @dataclass(frozen=True)
 class Input:
     """Direct input: unsigned ``bits``-bit integers of ``shape``, real value ``x_int * scale``."""
@@ -88,11 +97,7 @@ class Dense:
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        w = frozen_int_array(self.weight, f"{self.name}.weight")
-        if w.ndim != 2:
-            raise IRError(f"{self.name}.weight: expected 2-D (n_out, n_in), got shape {w.shape}")
-        self.weight_t.check(w, f"{self.name}.weight")
-        object.__setattr__(self, "weight", w)
+        _freeze_weight(self, 2, "(n_out, n_in)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,13 +117,9 @@ class Conv:
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        w = frozen_int_array(self.weight, f"{self.name}.weight")
-        if w.ndim != 4:
-            raise IRError(f"{self.name}.weight: expected 4-D (C_out, C_in, kh, kw), got {w.shape}")
         if self.stride < 1 or self.padding < 0:
             raise IRError(f"{self.name}: stride must be >= 1 and padding >= 0")
-        self.weight_t.check(w, f"{self.name}.weight")
-        object.__setattr__(self, "weight", w)
+        _freeze_weight(self, 4, "(C_out, C_in, kh, kw)")
 
 
 @dataclass(frozen=True)
