@@ -1,7 +1,6 @@
 """Library functions behind the CLI: each command is parse -> one call here -> print/save."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from neurodeploy.convert.integerize import ConversionReport, integerize
 from neurodeploy.convert.stages import FloatNetwork, InputSpec
 from neurodeploy.ir.graph import Graph, Schedule
 from neurodeploy.ir.nodes import CompareMode, ResetMode
-from neurodeploy.ir.serialize import graph_to_json, load_graph, write_graph_files
+from neurodeploy.ir.serialize import graph_to_json, write_graph_files
 from neurodeploy.manifest import write_manifest
 from neurodeploy.targets import get_target
 
@@ -85,11 +84,6 @@ def save_converted(graph: Graph, report: ConversionReport, out: Path, extra: dic
     return Path(out)
 
 
-def load_report(folder: Path) -> dict[str, Any]:
-    path = Path(folder) / REPORT_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def load_test_data(graph: Graph, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The test split of the dataset named in the graph's metadata (integer inputs, labels)."""
     from neurodeploy.data import load_dataset
@@ -125,6 +119,3 @@ def inspect_graph(graph: Graph) -> list[dict[str, Any]]:
         rows.append(row)
     return rows
 
-
-def load_any_graph(path: Path) -> Graph:
-    return load_graph(Path(path))
