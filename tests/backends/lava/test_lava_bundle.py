@@ -57,19 +57,27 @@ def test_deploy_check_passes(bundle: Path) -> None:
     assert r.stdout.strip().endswith("OK")
 
 
-def test_corrupted_array_fails(bundle: Path, tmp_path: Path) -> None:
-    bad = tmp_path / "bad"
-    bad.mkdir()
+def _copy_with_edited_npz(bundle: Path, dst: Path, name: str) -> tuple[dict[str, np.ndarray], Path]:
+    """Copy ``bundle`` to ``dst``; return the arrays of its ``name`` (editable copies) and that path."""
+    dst.mkdir()
     for p in bundle.iterdir():
-        (bad / p.name).write_bytes(p.read_bytes())
-    with np.load(bad / "arrays.npz", allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    key = next(k for k in arrays if k.endswith("/weight"))
-    arrays[key] = arrays[key].copy()
-    arrays[key].flat[0] += 1
+        (dst / p.name).write_bytes(p.read_bytes())
+    with np.load(dst / name, allow_pickle=False) as npz:
+        return {k: npz[k].copy() for k in npz.files}, dst / name
+
+
+def _save(arrays: dict[str, np.ndarray], path: Path) -> None:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
-    (bad / "arrays.npz").write_bytes(buf.getvalue())
+    path.write_bytes(buf.getvalue())
+
+
+def test_corrupted_array_fails(bundle: Path, tmp_path: Path) -> None:
+    arrays, path = _copy_with_edited_npz(bundle, tmp_path / "bad", "arrays.npz")
+    bad = path.parent
+    key = next(k for k in arrays if k.endswith("/weight"))
+    arrays[key].flat[0] += 1
+    _save(arrays, path)
     assert zipfile.is_zipfile(bad / "arrays.npz")
     r = _deploy(bad, "--check")
     assert r.returncode == 2, r.stdout + r.stderr
@@ -79,15 +87,10 @@ def test_corrupted_array_fails(bundle: Path, tmp_path: Path) -> None:
 def test_wrong_expectation_is_a_mismatch(bundle: Path, tmp_path: Path) -> None:
     """Re-hash a bundle whose test vectors were edited: it loads, runs, and must fail --check."""
     from neurodeploy.manifest import write_manifest
-    bad = tmp_path / "edited"
-    bad.mkdir()
-    for p in bundle.iterdir():
-        (bad / p.name).write_bytes(p.read_bytes())
-    with np.load(bad / "test_vectors.npz", allow_pickle=False) as npz:
-        vec = {k: npz[k] for k in npz.files}
-    vec["readout"] = vec["readout"].copy()
+    vec, path = _copy_with_edited_npz(bundle, tmp_path / "edited", "test_vectors.npz")
+    bad = path.parent
     vec["readout"][-1, 0, 0] += 1
-    np.savez_compressed(bad / "test_vectors.npz", **vec)
+    _save(vec, path)
     man = json.loads((bad / "manifest.json").read_text())
     extra = {k: v for k, v in man.items() if k not in ("kind", "versions", "files")}
     write_manifest(bad, man["kind"], extra)
