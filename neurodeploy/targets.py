@@ -30,6 +30,10 @@ class TargetSpec:
     compare_modes: tuple[str, ...] = (">=", ">")
     schedules: tuple[str, ...] = ("plain", "srp", "two_phase")
     per_neuron_threshold: bool = True
+    input_bits: int = 16                    # widest unsigned direct input
+    grouped_conv: bool = True               # Conv with groups > 1 (depthwise)
+    max_fan_in_projections: int = 16        # synapses summed into one population (residual merges)
+    max_delay: int = 62                     # longest synaptic delay in steps (Loihi 2: 6 bits)
     neurons_per_core: int | None = None
     synapse_words_per_core: int | None = None
     fan_in_axons_per_core: int | None = None

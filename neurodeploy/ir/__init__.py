@@ -9,6 +9,7 @@ from neurodeploy.ir.nodes import (
     Flatten,
     IFPopulation,
     Input,
+    Concat,
     Node,
     Readout,
     SumPool,
@@ -17,7 +18,7 @@ from neurodeploy.ir.serialize import load_graph, save_graph
 from neurodeploy.ir.verify import accumulator_bound, value_bounds, verify_graph
 
 __all__ = [
-    "FORMAT_VERSION", "STATE_T", "WEIGHT_T", "Conv", "Dense", "Flatten", "Graph", "IFPopulation",
+    "FORMAT_VERSION", "STATE_T", "WEIGHT_T", "Concat", "Conv", "Dense", "Flatten", "Graph", "IFPopulation",
     "IRError", "Input", "IntT", "Node", "Readout", "Schedule", "SumPool", "accumulator_bound",
     "infer_shapes", "load_graph", "save_graph", "shift", "value_bounds", "verify_graph",
 ]

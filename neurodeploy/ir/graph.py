@@ -1,65 +1,61 @@
-"""The graph container, the run schedule and shape inference."""
+"""The graph container: a DAG of nodes in topological order, shapes and logical depths.
+
+Structure rules (checked on construction, each violation one :class:`IRError` naming a node):
+unique names; every source names an existing node; no cycles; exactly one ``Input``.  The
+stored order is a topological order (stable: a valid order given by the caller is kept).
+:meth:`Graph.check_dataflow` adds what simulators and backends rely on: one ``Readout``;
+populations and the readout are fed only by synapses; each synapse feeds exactly one
+population or readout; every node reaches the readout (no dangling outputs).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from functools import cached_property
 
 from neurodeploy.ir.dtypes import IRError
-from neurodeploy.ir.nodes import (
-    Conv,
-    Dense,
-    Flatten,
-    IFPopulation,
-    Input,
-    Node,
-    Readout,
-    SumPool,
-)
+from neurodeploy.ir.nodes import IFPopulation, Input, Node, Readout
+from neurodeploy.ir.schedule import Schedule, ScheduleKind
 
-FORMAT_VERSION = "1.0"
-ScheduleKind = Literal["plain", "srp", "two_phase"]
+__all__ = ["FORMAT_VERSION", "Graph", "Schedule", "ScheduleKind", "infer_shapes", "topological_order"]
+
+FORMAT_VERSION = "2.0"
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """How a sample's logical steps are organised (the same for every layer).
-
-    * ``plain``: every population integrates and fires on every step ``t = 1..T``.
-    * ``srp`` (Hao et al., AAAI 2023): ``tau`` pre-simulation steps run plainly; at the end of
-      step ``tau`` every neuron latches ``g = [1000 * v > threshold]`` (i.e. ``v/theta > 1e-3``),
-      ``v`` is reloaded with ``v0`` and the readout is cleared; afterwards a neuron's emitted
-      spike is ``s * g``.  Only steps after ``tau`` feed the prediction.
-    * ``two_phase`` (SpikeConverter reconstruction A, Liu et al., AAAI 2022): population ``l``
-      (1-based, in graph order) integrates without firing during window ``l`` (steps
-      ``(l-1)*window+1 .. l*window``), then fires with subtraction during window ``l+1``
-      while ignoring input; the readout integrates during window ``D+1`` only (``D`` =
-      number of populations).  Latency ``(D+1)*window`` steps.
-    """
-
-    kind: ScheduleKind = "plain"
-    tau: int = 0
-    window: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("plain", "srp", "two_phase"):
-            raise IRError(f"schedule.kind: unknown schedule {self.kind!r}")
-        if self.kind == "srp" and self.tau < 1:
-            raise IRError("schedule.tau: SRP needs tau >= 1 pre-simulation steps")
-        if self.kind == "two_phase" and self.window < 1:
-            raise IRError("schedule.window: two_phase needs window >= 1")
-
-    def total_steps(self, steps: int, depth: int) -> int:
-        """Logical steps per sample to obtain ``steps`` useful steps (``T``)."""
-        if self.kind == "srp":
-            return self.tau + steps
-        if self.kind == "two_phase":
-            return (depth + 1) * self.window
-        return steps
+def topological_order(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
+    """``nodes`` sorted so every node follows its sources (stable); refuses cycles and
+    unknown sources, naming the node."""
+    by_name: dict[str, Node] = {}
+    for n in nodes:
+        if n.name in by_name:
+            raise IRError(f"graph: duplicate node name {n.name!r}")
+        by_name[n.name] = n
+    for n in nodes:
+        for src in n.inputs:
+            if src not in by_name:
+                raise IRError(f"{n.name}.source: {src!r} is not a node of the graph")
+            if src == n.name:
+                raise IRError(f"{n.name}.source: a node cannot read itself (cycle)")
+    done: set[str] = set()
+    order: list[Node] = []
+    pending = list(nodes)
+    while pending:
+        rest = []
+        for n in pending:
+            if all(s in done for s in n.inputs):
+                order.append(n)
+                done.add(n.name)
+            else:
+                rest.append(n)
+        if len(rest) == len(pending):
+            raise IRError(f"{rest[0].name}: part of a cycle (its sources never become ready: "
+                          f"{[s for s in rest[0].inputs if s not in done]})")
+        pending = rest
+    return tuple(order)
 
 
 @dataclass(frozen=True)
 class Graph:
-    """Nodes in topological (chain) order plus the schedule and provenance."""
+    """Nodes in topological order plus the schedule and provenance."""
 
     nodes: tuple[Node, ...]
     schedule: Schedule = Schedule()
@@ -67,38 +63,61 @@ class Graph:
     format_version: str = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "nodes", tuple(self.nodes))
-        names = [n.name for n in self.nodes]
-        if len(set(names)) != len(names):
-            raise IRError(f"graph: duplicate node names in {names}")
+        object.__setattr__(self, "nodes", topological_order(tuple(self.nodes)))
+        inputs = [n for n in self.nodes if n.role == "input"]
+        if len(inputs) != 1:
+            raise IRError(f"graph: expected exactly one Input node, found {len(inputs)}")
+
+    @cached_property
+    def by_name(self) -> dict[str, Node]:
+        return {n.name: n for n in self.nodes}
 
     def node(self, name: str) -> Node:
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise IRError(f"graph: no node named {name!r}") from None
+
+    @cached_property
+    def consumers(self) -> dict[str, tuple[Node, ...]]:
+        """Nodes reading each node."""
+        out: dict[str, list[Node]] = {n.name: [] for n in self.nodes}
         for n in self.nodes:
-            if n.name == name:
-                return n
-        raise IRError(f"graph: no node named {name!r}")
+            for src in n.inputs:
+                out[src].append(n)
+        return {k: tuple(v) for k, v in out.items()}
 
     @property
     def input(self) -> Input:
-        first = self.nodes[0] if self.nodes else None
-        if not isinstance(first, Input):
-            raise IRError("graph: the first node must be an Input")
-        return first
+        return next(n for n in self.nodes if isinstance(n, Input))
 
     @property
     def readout(self) -> Readout:
-        last = self.nodes[-1] if self.nodes else None
-        if not isinstance(last, Readout):
-            raise IRError("graph: the last node must be a Readout")
-        return last
+        found = [n for n in self.nodes if isinstance(n, Readout)]
+        if len(found) != 1:
+            raise IRError(f"graph: expected exactly one Readout node, found {len(found)}")
+        return found[0]
 
     def populations(self) -> list[IFPopulation]:
+        """Spiking populations in topological order."""
         return [n for n in self.nodes if isinstance(n, IFPopulation)]
+
+    @cached_property
+    def depths(self) -> dict[str, int]:
+        """Logical depth of every node: synaptic hops on the longest path from the Input.
+
+        Input 0; a synapse and tensor ops keep their sources' (maximum) depth; a population or
+        the readout is ``1 + max`` over its synapses."""
+        d: dict[str, int] = {}
+        for n in self.nodes:
+            base = max((d[s] for s in n.inputs), default=0)
+            d[n.name] = base + 1 if n.role in ("population", "readout") else base
+        return d
 
     @property
     def depth(self) -> int:
-        """Number of spiking populations ``D``."""
-        return len(self.populations())
+        """``D``: the readout's logical depth minus one (populations on the longest path)."""
+        return self.depths[self.readout.name] - 1
 
     def with_nodes(self, nodes: tuple[Node, ...] | list[Node]) -> "Graph":
         return replace(self, nodes=tuple(nodes))
@@ -106,51 +125,65 @@ class Graph:
     def with_schedule(self, schedule: Schedule) -> "Graph":
         return replace(self, schedule=schedule)
 
+    @cached_property
+    def _shapes(self) -> dict[str, tuple[int, ...]]:
+        shapes: dict[str, tuple[int, ...]] = {}
+        for n in self.nodes:
+            shapes[n.name] = tuple(n.out_shape([shapes[s] for s in n.inputs]))
+        return shapes
+
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        """Output shape of every node (per sample), checking that shapes chain."""
-        return infer_shapes(self.nodes)
+        """Output shape of every node (per sample); raises naming the node whose inputs clash."""
+        return dict(self._shapes)
 
+    def value_bounds(self) -> dict[str, int]:
+        """Largest magnitude each node can emit (spikes 1, Input ``2**bits - 1``, ...)."""
+        out: dict[str, int] = {}
+        for n in self.nodes:
+            out[n.name] = n.value_bound([out[s] for s in n.inputs])
+        return out
 
-def _conv_out(size: int, k: int, stride: int, pad: int) -> int:
-    return (size + 2 * pad - k) // stride + 1
+    def check_dataflow(self) -> None:
+        """What simulators and backends rely on, beyond acyclicity (see module docstring)."""
+        ro = self.readout
+        for n in self.nodes:
+            if n.role in ("population", "readout"):
+                for src in n.inputs:
+                    if self.node(src).role != "synapse":
+                        s = self.node(src)
+                        raise IRError(f"{n.name}.sources: {src!r} is a {type(s).__name__}; populations "
+                                      "and the readout are fed by Dense or Conv synapses only")
+            if n.role == "synapse":
+                users = self.consumers[n.name]
+                if len(users) != 1 or users[0].role not in ("population", "readout"):
+                    raise IRError(f"{n.name}: a synapse must feed exactly one population or the readout, "
+                                  f"feeds {[u.name for u in users]}")
+                if self.node(n.inputs[0]).role == "readout":
+                    raise IRError(f"{n.name}.source: the readout does not emit spikes")
+            if n is not ro and not self.consumers[n.name]:
+                raise IRError(f"{n.name}: dangling node (nothing reads its output)")
+        self.shapes()
+
+    def spike_sources(self, name: str) -> list[str]:
+        """Populations (or the Input) whose values reach node ``name`` through synapse-free
+        tensor ops (pool, flatten, concat) or the node itself for a population."""
+        n = self.node(name)
+        if n.role in ("population", "input"):
+            return [n.name]
+        out: list[str] = []
+        for src in n.inputs:
+            for s in self.spike_sources(src):
+                if s not in out:
+                    out.append(s)
+        return out
 
 
 def infer_shapes(nodes: tuple[Node, ...]) -> dict[str, tuple[int, ...]]:
-    """Output shape of each node; raises :class:`IRError` naming the node that breaks the chain."""
+    """Output shape of each node of a (possibly unfinished) node list in topological order."""
     shapes: dict[str, tuple[int, ...]] = {}
     for n in nodes:
-        if isinstance(n, Input):
-            shapes[n.name] = tuple(n.shape)
-            continue
-        if n.source not in shapes:
-            raise IRError(f"{n.name}.source: {n.source!r} is not an earlier node")
-        src = shapes[n.source]
-        if isinstance(n, Dense):
-            if len(src) != 1 or src[0] != n.weight.shape[1]:
-                raise IRError(f"{n.name}: weight expects input ({n.weight.shape[1]},), got {src}")
-            shapes[n.name] = (n.weight.shape[0],)
-        elif isinstance(n, Conv):
-            co, ci, kh, kw = n.weight.shape
-            if len(src) != 3 or src[0] != ci:
-                raise IRError(f"{n.name}: weight expects input with {ci} channels (C,H,W), got {src}")
-            h = _conv_out(src[1], kh, n.stride, n.padding)
-            w = _conv_out(src[2], kw, n.stride, n.padding)
-            if h < 1 or w < 1:
-                raise IRError(f"{n.name}: kernel {kh}x{kw} does not fit input {src}")
-            shapes[n.name] = (co, h, w)
-        elif isinstance(n, SumPool):
-            if len(src) != 3 or src[1] % n.kernel or src[2] % n.kernel:
-                raise IRError(f"{n.name}: input {src} is not (C,H,W) divisible by kernel {n.kernel}")
-            shapes[n.name] = (src[0], src[1] // n.kernel, src[2] // n.kernel)
-        elif isinstance(n, Flatten):
-            size = 1
-            for d in src:
-                size *= d
-            shapes[n.name] = (size,)
-        elif isinstance(n, (IFPopulation, Readout)):
-            if tuple(n.shape) != tuple(src):
-                raise IRError(f"{n.name}.shape: {n.shape} does not match its synapse output {src}")
-            shapes[n.name] = tuple(n.shape)
-        else:  # pragma: no cover - exhaustive over Node
-            raise IRError(f"{getattr(n, 'name', n)}: unknown node type {type(n).__name__}")
+        missing = [s for s in n.inputs if s not in shapes]
+        if missing:
+            raise IRError(f"{n.name}.source: {missing[0]!r} is not an earlier node")
+        shapes[n.name] = tuple(n.out_shape([shapes[s] for s in n.inputs]))
     return shapes

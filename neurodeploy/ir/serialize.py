@@ -1,13 +1,23 @@
 """Graph artifacts: ``graph.json`` (structure, types, hashes) + ``arrays.npz`` (integers).
 
-Never pickled: arrays load with ``np.load(..., allow_pickle=False)``; every array's SHA-256
-is stored in the JSON and checked on load, so a tampered or swapped array is refused.
+Never pickled: arrays load with ``np.load(..., allow_pickle=False)``.  Every array's SHA-256
+is stored in the JSON, and ``content_sha256`` covers the canonical JSON of everything else
+(every scalar field, the schedule, the metadata), so editing any field or array is refused
+on load.  Nodes are (de)serialized from their dataclass fields: a new node type needs no
+code here.
+
+Format 2 (DAG) is written.  Format 1 folders (chains, one ``source`` per population, scalar
+stride/padding/kernel) are migrated on read: ``source`` becomes ``sources: [source]`` for
+populations and the readout; scalar geometry becomes per-axis pairs.  Their content hash is
+absent (format 1 never had one), so the loader checks the per-array hashes only and says so
+in ``Graph.meta["migrated_from"]``.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import zipfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -17,11 +27,16 @@ import numpy as np
 from neurodeploy import __version__
 from neurodeploy.atomic import atomic_dir, write_bytes, write_json
 from neurodeploy.ir.dtypes import IntT, IRError
-from neurodeploy.ir.graph import FORMAT_VERSION, Graph, Schedule
-from neurodeploy.ir.nodes import ARRAY_FIELDS, NODE_TYPES, Node
+from neurodeploy.ir.graph import FORMAT_VERSION, Graph
+from neurodeploy.ir.nodes import NODE_TYPES, Node
+from neurodeploy.ir.schedule import Schedule
 
 GRAPH_FILE = "graph.json"
 ARRAYS_FILE = "arrays.npz"
+MAX_GRAPH_JSON_BYTES = 64 << 20
+MAX_ARRAY_BYTES = 1 << 31          # uncompressed size of one npz member
+MAX_NODES = 100_000
+HASH_FIELD = "content_sha256"
 
 
 def array_digest(a: np.ndarray) -> str:
@@ -32,14 +47,18 @@ def array_digest(a: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def content_digest(doc: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of ``doc`` without its own hash field."""
+    body = {k: v for k, v in doc.items() if k != HASH_FIELD}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
 def _node_to_json(node: Node) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    kind = type(node).__name__
     arrays: dict[str, np.ndarray] = {}
-    entry: dict[str, Any] = {"type": kind}
-    array_names = ARRAY_FIELDS.get(type(node), ())
+    entry: dict[str, Any] = {"type": type(node).__name__}
     for f in fields(node):
         value = getattr(node, f.name)
-        if f.name in array_names:
+        if f.name in node.array_fields:
             key = f"{node.name}/{f.name}"
             arrays[key] = value
             entry[f.name] = {"array": key, "sha256": array_digest(value), "shape": list(value.shape)}
@@ -53,20 +72,21 @@ def _node_to_json(node: Node) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 def graph_to_json(graph: Graph) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The JSON document and the arrays of ``graph``."""
+    """The JSON document (with its content hash) and the arrays of ``graph``."""
     nodes, arrays = [], {}
     for n in graph.nodes:
         entry, arr = _node_to_json(n)
         nodes.append(entry)
         arrays.update(arr)
-    doc = {
-        "format_version": graph.format_version,
+    doc: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
         "producer": f"neurodeploy {__version__}",
         "schedule": {"kind": graph.schedule.kind, "tau": graph.schedule.tau,
                      "window": graph.schedule.window},
-        "meta": dict(graph.meta),
+        "meta": {k: v for k, v in graph.meta.items() if k != "migrated_from"},
         "nodes": nodes,
     }
+    doc[HASH_FIELD] = content_digest(doc)
     return doc, arrays
 
 
@@ -86,66 +106,159 @@ def write_graph_files(doc: dict[str, Any], arrays: dict[str, np.ndarray], folder
     write_json(folder / GRAPH_FILE, doc)
 
 
-def _check_version(version: Any, where: Path) -> None:
-    major = str(version).split(".")[0]
-    if major != FORMAT_VERSION.split(".")[0]:
-        raise IRError(f"{where}: unsupported format_version {version!r} "
-                      f"(this neurodeploy reads {FORMAT_VERSION.split('.')[0]}.x)")
+def _major(version: Any) -> str:
+    return str(version).split(".")[0]
+
+
+def read_graph_doc(path: Path) -> dict[str, Any]:
+    """Parse and integrity-check ``graph.json`` (size, JSON, version, content hash)."""
+    if not path.is_file():
+        raise IRError(f"{path}: missing (not a neurodeploy graph folder?)")
+    if path.stat().st_size > MAX_GRAPH_JSON_BYTES:
+        raise IRError(f"{path}: larger than {MAX_GRAPH_JSON_BYTES} bytes")
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise IRError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise IRError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise IRError(f"{path}: JSON nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise IRError(f"{path}: expected a JSON object at the top level")
+    major = _major(doc.get("format_version"))
+    if major == "1":
+        return _migrate_v1(doc)
+    if major != _major(FORMAT_VERSION):
+        raise IRError(f"{path}: unsupported format_version {doc.get('format_version')!r} "
+                      f"(this neurodeploy reads 1.x, migrated on read, and {_major(FORMAT_VERSION)}.x)")
+    if doc.get(HASH_FIELD) != content_digest(doc):
+        raise IRError(f"{path}: {HASH_FIELD} does not match the document (a field was edited "
+                      "after conversion, or the file is damaged)")
+    return doc
+
+
+def _migrate_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    nodes = doc.get("nodes")
+    if not isinstance(nodes, list):
+        raise IRError("graph.json: 'nodes' must be a list")
+    out = []
+    for entry in nodes:
+        if not isinstance(entry, dict):
+            raise IRError("graph.json: every node must be a JSON object")
+        e = dict(entry)
+        if e.get("type") in ("IFPopulation", "Readout") and "source" in e:
+            e["sources"] = [e.pop("source")]
+        out.append(e)
+    meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+    return {**doc, "nodes": out, "meta": {**meta, "migrated_from": str(doc.get("format_version"))}}
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Integer arrays of ``arrays.npz``; refuses pickles, oversize and non-integer members."""
+    if not path.is_file():
+        raise IRError(f"{path}: missing (not a neurodeploy graph folder?)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.file_size > MAX_ARRAY_BYTES:
+                    raise IRError(f"{path}: member {info.filename!r} would decompress to "
+                                  f"{info.file_size} bytes (limit {MAX_ARRAY_BYTES})")
+        with np.load(path, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise IRError(f"{path}: unreadable or refused ({type(exc).__name__}: {exc})") from None
 
 
 def load_graph(folder: Path) -> Graph:
-    """Load a graph folder; refuses pickles, unknown versions and tampered arrays."""
+    """Load a graph folder; refuses pickles, unknown versions and tampered fields or arrays."""
     folder = Path(folder)
-    gpath, apath = folder / GRAPH_FILE, folder / ARRAYS_FILE
-    for p in (gpath, apath):
-        if not p.is_file():
-            raise IRError(f"{p}: missing (not a neurodeploy graph folder?)")
-    try:
-        doc = json.loads(gpath.read_text())
-    except json.JSONDecodeError as exc:
-        raise IRError(f"{gpath}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    _check_version(doc.get("format_version"), gpath)
-    try:
-        with np.load(apath, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except ValueError as exc:
-        raise IRError(f"{apath}: refused ({exc})") from None
-    except Exception as exc:  # zipfile.BadZipFile, OSError
-        raise IRError(f"{apath}: unreadable ({type(exc).__name__}: {exc})") from None
-    nodes = [_node_from_json(entry, arrays, gpath) for entry in doc.get("nodes", [])]
+    gpath = folder / GRAPH_FILE
+    doc = read_graph_doc(gpath)
+    arrays = read_arrays(folder / ARRAYS_FILE)
+    nodes_doc = doc.get("nodes")
+    if not isinstance(nodes_doc, list) or not 0 < len(nodes_doc) <= MAX_NODES:
+        raise IRError(f"{gpath}: 'nodes' must be a non-empty list of at most {MAX_NODES} nodes")
+    referenced = set()
+    nodes = []
+    for entry in nodes_doc:
+        node, keys = _node_from_json(entry, arrays, gpath)
+        nodes.append(node)
+        referenced |= keys
+    extra = sorted(set(arrays) - referenced)
+    if extra:
+        raise IRError(f"{folder / ARRAYS_FILE}: member {extra[0]!r} is not referenced by graph.json")
     sched = doc.get("schedule", {})
-    return Graph(nodes=tuple(nodes), schedule=Schedule(**sched), meta=dict(doc.get("meta", {})),
-                 format_version=str(doc["format_version"]))
+    meta = doc.get("meta", {})
+    if not isinstance(sched, dict) or not isinstance(meta, dict):
+        raise IRError(f"{gpath}: 'schedule' and 'meta' must be JSON objects")
+    if not all(isinstance(v, str) for v in meta.values()):
+        raise IRError(f"{gpath}: meta values must be strings")
+    try:
+        schedule = Schedule(**sched)
+    except TypeError as exc:
+        raise IRError(f"{gpath}: schedule: {exc}") from None
+    return Graph(nodes=tuple(nodes), schedule=schedule, meta=dict(meta), format_version=FORMAT_VERSION)
 
 
-def _node_from_json(entry: dict[str, Any], arrays: dict[str, np.ndarray], where: Path) -> Node:
-    kind = entry.get("type")
+def _field_value(cls: type, fname: str, value: Any, arrays: dict[str, np.ndarray], where: str
+                 ) -> tuple[Any, str | None]:
+    if fname in cls.array_fields:                          # type: ignore[attr-defined]
+        if not isinstance(value, dict) or not isinstance(value.get("array"), str):
+            raise IRError(f"{where}: expected an array reference {{'array': ..., 'sha256': ...}}")
+        key = value["array"]
+        if key not in arrays:
+            raise IRError(f"{where}: array {key!r} missing from arrays.npz")
+        a = arrays[key]
+        if a.dtype.kind not in "iu":
+            raise IRError(f"{where}: array has dtype {a.dtype}, expected int")
+        if array_digest(a) != value.get("sha256"):
+            raise IRError(f"{where}: array content does not match its sha256 in graph.json "
+                          "(tampered or mixed-up artifact)")
+        return a, key
+    if fname.endswith("_t"):
+        if not isinstance(value, str):
+            raise IRError(f"{where}: expected an integer type name like 'int24'")
+        try:
+            return IntT.parse(value), None
+        except ValueError as exc:
+            raise IRError(f"{where}: {exc}") from None
+    if fname == "meta":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise IRError(f"{where}: expected an object of strings")
+        return dict(value), None
+    if isinstance(value, list):
+        if not all(isinstance(v, (int, str)) and not isinstance(v, bool) for v in value):
+            raise IRError(f"{where}: expected a list of ints or names")
+        return tuple(value), None
+    if isinstance(value, (dict, bool)) or value is None:
+        raise IRError(f"{where}: unexpected value {value!r}")
+    return value, None
+
+
+def _node_from_json(entry: Any, arrays: dict[str, np.ndarray], where: Path) -> tuple[Node, set[str]]:
+    if not isinstance(entry, dict):
+        raise IRError(f"{where}: every node must be a JSON object")
+    kind, name = entry.get("type"), entry.get("name")
     if kind not in NODE_TYPES:
         raise IRError(f"{where}: unknown node type {kind!r}")
+    if not isinstance(name, str) or not name:
+        raise IRError(f"{where}: a {kind} node has no name")
     cls = NODE_TYPES[kind]
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(entry) - known - {"type"})
+    if unknown:
+        raise IRError(f"{where}: node {name}: unknown field {unknown[0]!r}")
     kwargs: dict[str, Any] = {}
-    name = entry.get("name", "?")
-    for f in fields(cls):
-        if f.name not in entry:
-            continue
-        value = entry[f.name]
-        if f.name in ARRAY_FIELDS.get(cls, ()):
-            key = value["array"]
-            if key not in arrays:
-                raise IRError(f"{where}: node {name}.{f.name}: array {key!r} missing from arrays.npz")
-            a = arrays[key]
-            if a.dtype.kind not in "iu":
-                raise IRError(f"{where}: node {name}.{f.name}: array has dtype {a.dtype}, expected int")
-            if array_digest(a) != value["sha256"]:
-                raise IRError(f"{where}: node {name}.{f.name}: array content does not match its "
-                              "sha256 in graph.json (tampered or mixed-up artifact)")
-            value = a
-        elif f.name.endswith("_t"):
-            value = IntT.parse(value)
-        elif f.name in ("shape",):
-            value = tuple(value)
-        kwargs[f.name] = value
+    keys: set[str] = set()
+    for fname in known & set(entry):
+        value, key = _field_value(cls, fname, entry[fname], arrays, f"{where}: node {name}.{fname}")
+        kwargs[fname] = value
+        if key:
+            keys.add(key)
     try:
-        return cls(**kwargs)
+        return cls(**kwargs), keys
     except TypeError as exc:
         raise IRError(f"{where}: node {name}: {exc}") from None
+    except (OverflowError, MemoryError) as exc:
+        raise IRError(f"{where}: node {name}: value out of range ({type(exc).__name__})") from None
