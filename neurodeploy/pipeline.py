@@ -49,7 +49,8 @@ def schedule_for(method: str, tau: int = 4, window: int = 0) -> Schedule:
 
 
 def network_from_checkpoint(ckpt: Path) -> tuple[FloatNetwork, Any, dict[str, Any]]:
-    """Load a QAT checkpoint and describe it as a :class:`FloatNetwork`."""
+    """Load a QAT checkpoint (zoo model or the user's ``module:function``) and trace it with
+    torch.fx into a :class:`FloatNetwork` (a DAG: residual adds, concat, pooling)."""
     from neurodeploy.convert.from_brevitas import network_from_brevitas
     from neurodeploy.quant.checkpoint import load_checkpoint
 
@@ -57,7 +58,7 @@ def network_from_checkpoint(ckpt: Path) -> tuple[FloatNetwork, Any, dict[str, An
     shape = config.get("input_shape") or INPUT_SHAPES.get(str(config.get("dataset")))
     if shape is None:
         raise ValueError(f"{ckpt}/config.json: no input_shape and unknown dataset {config.get('dataset')!r}")
-    spec = InputSpec(tuple(shape), int(config["input_bits"]), float(config["input_scale"]))
+    spec = InputSpec(tuple(int(d) for d in shape), int(config["input_bits"]), float(config["input_scale"]))
     meta = {"dataset": str(config.get("dataset", "")), "model": str(config.get("model", "")),
             "checkpoint": str(Path(ckpt).resolve())}
     return network_from_brevitas(model, spec, meta), model, config
@@ -74,48 +75,91 @@ def convert_checkpoint(ckpt: Path, *, target: str = "cpu", neuron: str = "subtra
     return graph, report
 
 
+def check_against_ann(graph: Graph, ckpt: Path, *, data_dir: Path | None = None,
+                      max_samples: int = 1000) -> dict[str, Any]:
+    """Does the integer reference equal the Brevitas ANN, for this graph's neuron mode?
+
+    Runs both on the first ``max_samples`` test images of the checkpoint's dataset and compares
+    every population's integer counts (``a * L / lambda``) and the predictions, zero tolerance.
+    ``exact`` is true only if every count and prediction agrees (checked, not assumed)."""
+    from neurodeploy.convert.from_brevitas import brevitas_activations
+    from neurodeploy.quant.checkpoint import load_checkpoint
+    from neurodeploy.reference import ann_reference
+
+    model, config = load_checkpoint(Path(ckpt))
+    levels = int(graph.meta.get("levels", "0") or config.get("levels", 0))
+    x, _ = load_test_data(graph, data_dir)
+    x = x[:max_samples]
+    ann_counts, logits = brevitas_activations(model, x, float(config["input_scale"]))
+    ref = ann_reference(graph, x, levels)
+    agree = total = 0
+    per_layer: dict[str, float] = {}
+    for name, counts in ref.counts.items():
+        theirs = ann_counts.get(name)
+        if theirs is None or np.shape(theirs) != counts.shape:
+            raise ValueError(f"{name}: the Brevitas model has no matching activation to compare")
+        same = int(np.sum(theirs == counts))
+        per_layer[name] = same / counts.size
+        agree, total = agree + same, total + counts.size
+    pred_agree = float(np.mean(np.argmax(logits, axis=1) == np.argmax(ref.logits, axis=1)))
+    exact = agree == total and pred_agree == 1.0
+    pops = graph.populations()
+    why = ""
+    if not exact and pops and pops[0].reset == "zero":
+        why = ("zero-reset neurons start at v0 = 0 and fire on '>', which drops QCFS's half-step shift; "
+               "use --neuron subtract for an exact SNN")
+    elif not exact:
+        why = "the float -> integer mapping is inexact (see the per-layer errors)"
+    return {"exact": bool(exact), "samples": int(len(x)), "split": "test", "neuron": pops[0].reset if pops else "",
+            "prediction_agreement": pred_agree, "count_agreement": agree / max(total, 1),
+            "per_layer_count_agreement": per_layer, "why": why}
+
+
 def save_converted(graph: Graph, report: ConversionReport, out: Path, extra: dict[str, Any] | None = None) -> Path:
     """Write a graph folder (graph.json, arrays.npz, conversion_report.json, manifest.json) atomically."""
     doc, arrays = graph_to_json(graph)
     with atomic_dir(Path(out)) as tmp:
         write_graph_files(doc, arrays, tmp)
-        write_json(tmp / REPORT_FILE, {**report.to_json(), **(extra or {})})
+        doc = {**report.to_json(), **(extra or {})}
+        check = doc.get("ann_check")
+        doc["mapping_exact"] = bool(report.exact)
+        doc["exact"] = bool(report.exact) and (check is None or bool(check.get("exact")))
+        write_json(tmp / REPORT_FILE, doc)
         write_manifest(tmp, "graph", {"schedule": doc["schedule"]})
     return Path(out)
 
 
 def load_test_data(graph: Graph, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The test split of the dataset named in the graph's metadata (integer inputs, labels)."""
+    """The test split of the dataset named in the graph's metadata, as integer inputs in the
+    graph's input shape (C-order reshape, e.g. digits' 64 pixels as 1x8x8) and labels."""
     from neurodeploy.data import load_dataset
 
     name = graph.meta.get("dataset", "")
     if not name:
         raise ValueError("graph.meta.dataset: the graph does not name its dataset; pass --input")
     ds = load_dataset(name, data_dir)
-    return np.asarray(ds.x_test), np.asarray(ds.y_test)
+    x = np.asarray(ds.x_test)
+    shape = graph.input.shape
+    if int(np.prod(x.shape[1:])) != int(np.prod(shape)):
+        raise ValueError(f"{graph.input.name}: the {name} test set has samples of shape {x.shape[1:]}, "
+                         f"the graph expects {shape}")
+    return x.reshape(len(x), *shape), np.asarray(ds.y_test)
 
 
 def inspect_graph(graph: Graph) -> list[dict[str, Any]]:
-    """One row per node: type, output shape, integer widths, neuron and synapse counts."""
+    """One row per node (topological order): type, output shape, logical depth, inputs, integer
+    formats, neuron and synapse counts; merges list each branch's synapse, source and exponent."""
     shapes = graph.shapes()
+    depths = graph.depths
     rows = []
     for n in graph.nodes:
         shape = shapes[n.name]
         row: dict[str, Any] = {"name": n.name, "type": type(n).__name__, "shape": list(shape),
-                               "neurons": 0, "synapses": 0, "bits": ""}
-        size = int(np.prod(shape))
-        if hasattr(n, "weight"):
-            w = n.weight
-            per_out = int(np.count_nonzero(w)) if w.ndim == 2 else int(np.count_nonzero(w)) * size // w.shape[0]
-            row.update(synapses=per_out, bits=f"w {n.weight_t.describe()} << {n.weight_exp}")
-        elif hasattr(n, "threshold"):
-            row.update(neurons=size, bits=f"v {n.state_t.describe()}, theta {int(n.threshold.min())}.."
-                       f"{int(n.threshold.max())}, bias {n.bias_t.describe()} << {n.bias_exp}, "
-                       f"{n.reset}/{n.compare}")
-        elif type(n).__name__ == "Input":
-            row.update(bits=f"{n.value_t.describe()} x {n.scale:g}")
-        elif type(n).__name__ == "Readout":
-            row.update(bits=f"bias {n.bias_t.describe()} << {n.bias_exp}")
+                               "depth": depths[n.name], "inputs": ",".join(n.inputs),
+                               "neurons": int(np.prod(shape)) if n.role == "population" else 0,
+                               "synapses": n.synapse_count(shape), "bits": n.describe()}
+        if n.role in ("population", "readout") and len(n.inputs) > 1:
+            row["merge"] = [{"synapse": s, "from": ",".join(graph.node(s).inputs),
+                             "weight_exp": int(getattr(graph.node(s), "weight_exp", 0))} for s in n.inputs]
         rows.append(row)
     return rows
-

@@ -3,11 +3,12 @@
 Both run the same integer inputs with probes on every population; spikes and membrane
 potentials are compared layer by layer and step by step in *logical* time, and the readout
 accumulators after them.  The **first divergence** is the smallest
-``(logical step, layer index, flat neuron index, sample)``: errors only propagate forward
-in time and depth, so the earliest one is the cause.  It is reported with the layer name,
+``(logical step, layer index, flat neuron index, sample)`` with layers in topological order:
+errors only propagate forward in time and along the graph's edges, so the earliest one is
+the cause.  It is reported with the layer name,
 the unravelled neuron index, expected/actual spike and v, the neuron's input current, bias
 and previous v (from the simulator), and the backend's physical step where it has one
-(Lava: ``sample * period + t + depth``, 1-based ``time_step``).
+(Lava: ``sample * period + t + depth`` with the layer's logical depth, 1-based ``time_step``).
 """
 from __future__ import annotations
 
@@ -152,12 +153,11 @@ def _describe(graph: Graph, steps: int, be: Any, exp: Any, act: Any,
         p: Any = pops[li]
         es, as_ = exp.spikes[p.name], act.spikes.get(p.name)
         ev, av = exp.v[p.name], act.v.get(p.name)
-        depth = li + 1
     else:
         p = graph.readout
         es = as_ = None
         ev, av = exp.readout, act.readout
-        depth = len(pops) + 1
+    depth = graph.depths[p.name]                        # logical depth: Lava's pipeline offset
     shape = tuple(p.shape)
     phys = None
     if hasattr(be, "physical_step"):

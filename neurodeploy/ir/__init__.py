@@ -4,12 +4,12 @@ from neurodeploy.ir.graph import FORMAT_VERSION, Graph, Schedule, infer_shapes
 from neurodeploy.ir.nodes import (
     STATE_T,
     WEIGHT_T,
+    Concat,
     Conv,
     Dense,
     Flatten,
     IFPopulation,
     Input,
-    Concat,
     Node,
     Readout,
     SumPool,

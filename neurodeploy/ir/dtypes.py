@@ -61,7 +61,7 @@ class IntT:
         return f"{'int' if self.signed else 'uint'}{self.bits}"
 
     @staticmethod
-    def parse(text: str) -> "IntT":
+    def parse(text: str) -> IntT:
         if text.startswith("uint"):
             return IntT(int(text[4:]), signed=False)
         if text.startswith("int"):

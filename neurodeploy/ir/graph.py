@@ -119,10 +119,10 @@ class Graph:
         """``D``: the readout's logical depth minus one (populations on the longest path)."""
         return self.depths[self.readout.name] - 1
 
-    def with_nodes(self, nodes: tuple[Node, ...] | list[Node]) -> "Graph":
+    def with_nodes(self, nodes: tuple[Node, ...] | list[Node]) -> Graph:
         return replace(self, nodes=tuple(nodes))
 
-    def with_schedule(self, schedule: Schedule) -> "Graph":
+    def with_schedule(self, schedule: Schedule) -> Graph:
         return replace(self, schedule=schedule)
 
     @cached_property

@@ -167,7 +167,7 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
     except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise IRError(f"{path}: unreadable or refused ({type(exc).__name__}: {exc})") from None
+        raise IRError(f"{path}: refused, unreadable or not plain integer arrays ({type(exc).__name__}: {exc})") from None
 
 
 def load_graph(folder: Path) -> Graph:

@@ -1,6 +1,8 @@
 """Graph artifacts round-trip exactly (every node type, every schedule, every field and array)
 and the loader refuses, with the file / node / field named: an unknown major format version, a
-tampered array (sha256 mismatch), an object (pickled) array in the npz, and missing files."""
+tampered array (sha256 mismatch), an edited scalar field (content hash), an unreferenced npz
+member, an object (pickled) array in the npz, and missing files; format-1 (chain) folders are
+migrated on read to the same graph."""
 from __future__ import annotations
 
 import io
@@ -55,9 +57,9 @@ def saved(tmp_path: Path) -> Path:
 
 def test_refuses_unknown_major_version(saved: Path) -> None:
     doc = json.loads((saved / GRAPH_FILE).read_text())
-    doc["format_version"] = "2.0"
+    doc["format_version"] = "3.0"
     (saved / GRAPH_FILE).write_text(json.dumps(doc))
-    with pytest.raises(IRError, match=r"graph\.json.*format_version '2\.0'"):
+    with pytest.raises(IRError, match=r"graph\.json.*format_version '3\.0'"):
         load_graph(saved)
 
 
@@ -98,3 +100,40 @@ def test_refuses_missing_array(saved: Path) -> None:
     _rewrite_npz(saved, lambda arrays: arrays.pop("fc/weight"))
     with pytest.raises(IRError, match=r"node fc\.weight: array 'fc/weight' missing"):
         load_graph(saved)
+
+
+def test_refuses_edited_scalar_field(saved: Path) -> None:
+    """A one-field edit (here a weight exponent) changes the function; the content hash catches it."""
+    doc = json.loads((saved / GRAPH_FILE).read_text())
+    conv = next(n for n in doc["nodes"] if n["name"] == "conv2")
+    conv["weight_exp"] += 1
+    (saved / GRAPH_FILE).write_text(json.dumps(doc))
+    with pytest.raises(IRError, match=r"graph\.json: content_sha256 does not match"):
+        load_graph(saved)
+
+
+def test_refuses_unreferenced_npz_member(saved: Path) -> None:
+    _rewrite_npz(saved, lambda arrays: arrays.update(extra=np.zeros(3, np.int64)))
+    with pytest.raises(IRError, match=r"arrays\.npz: member 'extra' is not referenced"):
+        load_graph(saved)
+
+
+def test_format_1_folder_is_migrated_on_read(saved: Path) -> None:
+    """A format-1 document (one ``source`` per population, scalar geometry, no content hash)
+    loads as the same graph, marked as migrated."""
+    original = load_graph(saved)
+    doc = json.loads((saved / GRAPH_FILE).read_text())
+    doc.pop("content_sha256")
+    doc["format_version"] = "1.0"
+    for n in doc["nodes"]:
+        if "sources" in n:
+            n["source"] = n.pop("sources")[0]
+        for key in ("stride", "padding", "kernel"):
+            if isinstance(n.get(key), list):
+                n[key] = n[key][0]
+        n.pop("dilation", None)
+        n.pop("groups", None)
+    (saved / GRAPH_FILE).write_text(json.dumps(doc))
+    migrated = load_graph(saved)
+    assert migrated.meta.pop("migrated_from") == "1.0"
+    assert_graphs_equal(original, migrated)

@@ -1,6 +1,7 @@
 """verify_graph refuses, naming the layer: an accumulator bound that exceeds the target's
-current width (and accepts the bound right at the limit), weights outside 8 bits, and a
-population fed by something other than a synapse."""
+current width (and accepts the bound right at the limit), weights outside 8 bits, a
+population fed by something other than a synapse, and a merge whose summed current bound
+exceeds the target although each branch fits."""
 from __future__ import annotations
 
 import numpy as np
@@ -46,5 +47,19 @@ def test_population_must_follow_synapse() -> None:
     inp = Input("input", (1, 4, 4))
     pop = IFPopulation("if_bad", "pool", (1, 2, 2), threshold=1, v0=0, bias_mant=0)
     g = Graph((inp, SumPool("pool", "input", 2), pop, Readout("out", "if_bad", (1, 2, 2), 0)))
-    with pytest.raises(IRError, match="if_bad.source"):
+    with pytest.raises(IRError, match="if_bad.sources: 'pool' is a SumPool"):
+        verify_graph(g)
+
+
+def test_merge_sum_bound_refused_naming_population() -> None:
+    """Two projections into one population: each fits int24, their sum does not."""
+    limit = IntT(CPU.current_bits).hi
+    n = limit // (127 * 255)
+    inp = Input("input", (n,), bits=8)
+    a = Dense("a", "input", np.full((2, n), 127))
+    b = Dense("b", "input", np.full((2, n), 127))
+    pop = IFPopulation("merge", ("a", "b"), (2,), threshold=1 << 10, v0=0, bias_mant=0)
+    out = Readout("out", "fc", (2,), bias_mant=0)
+    g = Graph((inp, a, b, pop, Dense("fc", "merge", np.ones((2, 2), np.int64)), out))
+    with pytest.raises(IRError, match=r"merge: summed current bound \d+ of its 2 synapses exceeds int24"):
         verify_graph(g)

@@ -1,0 +1,1 @@
+"""The CLI's commands, grouped by stage; :mod:`neurodeploy.cli` assembles them."""

@@ -1,0 +1,81 @@
+"""``train`` (Brevitas QAT of a zoo model or the user's own ``module:function``) and
+``train-float`` (plain float training for the float-ANN route)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from neurodeploy.commands.common import DATA_OPT, JSON_OPT, POSITIVE, emit, friendly
+
+
+@click.command()
+@click.option("--model", default="mlp", show_default=True, metavar="NAME|module:function",
+              help="Zoo model (mlp, cnn, resnet, vgg, mobilenet) or your own factory 'module:function' "
+                   "returning an nn.Module built from neurodeploy.quant layers.")
+@click.option("--dataset", type=click.Choice(["digits", "mnist"]), default="digits", show_default=True,
+              help="digits: sklearn 8x8 digits (seen as 1x8x8 images by convolutional models); mnist: 1x28x28.")
+@click.option("--levels", type=POSITIVE, default=4, show_default=True, help="QCFS quantization levels L.")
+@click.option("--epochs", type=POSITIVE, default=None, help="Training epochs (default: the model's recipe).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Learning rate (default: the model's recipe).")
+@click.option("--batch-size", type=POSITIVE, default=None, help="Batch size (default: the model's recipe).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for data order and init.")
+@click.option("--method", type=click.Choice(["qcfs", "nq"]), default="qcfs", show_default=True,
+              help="qcfs: plain QCFS QAT; nq: noise-aware QAT (sigma from the integer SNN each epoch).")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint folder to write.")
+@DATA_OPT
+@JSON_OPT
+@friendly
+def train(model: str, dataset: str, levels: int, epochs: int | None, lr: float | None,
+          batch_size: int | None, seed: int, method: str, out: Path, data_dir: Path | None,
+          as_json: bool) -> None:
+    """Quantization-aware training (Brevitas, int8 power-of-two weights, QCFS activations).
+
+    \b
+    --method nq (Huang et al., arXiv 2404.17456): after every epoch the model is converted to the
+    integer IR and simulated for T_val = L steps on the 10 % validation split; sigma_l = std(a_l - r_l)
+    with r_l = lambda_l * N / T_val is the next epoch's training noise (epoch 0 is noise-free).
+    The checkpoint is selected on validation accuracy; test accuracy is the clean (noise-off) ANN.
+    """
+    from neurodeploy.data import load_dataset
+    from neurodeploy.quant.models import recipe
+    from neurodeploy.quant.nq import NQSigmaEstimator
+    from neurodeploy.quant.train import train as run_training
+
+    given = {"epochs": epochs, "lr": lr, "batch_size": batch_size}
+    kwargs = {**recipe(model, dataset), **{k: v for k, v in given.items() if v is not None}}
+    data = load_dataset(dataset, data_dir)
+    estimator = NQSigmaEstimator(input_bits=int(data.input_bits)) if method == "nq" else None
+    _, history = run_training(model, data, levels=levels, seed=seed, out=out, noise=(method == "nq"),
+                              sigma_estimator=estimator, progress=not as_json, **kwargs)
+    summary: dict[str, Any] = {"checkpoint": str(out), "model": model, "method": method, **kwargs,
+                               **{k: v for k, v in history.items() if not isinstance(v, list)}}
+    summary["test_acc_clean_ann"] = summary.get("test_acc")      # eval mode: NQ noise off
+    if method == "nq" and estimator is not None:
+        summary["final_sigmas"] = history["sigmas"][-1]
+        summary["widened_target_epochs"] = sum(1 for h in estimator.history if h["widened_target"])
+    emit(summary, as_json, "\n".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@click.command(name="train-float")
+@click.option("--model", type=click.Choice(["bn_cnn", "small_mlp"]), default="bn_cnn", show_default=True)
+@click.option("--epochs", type=POSITIVE, default=3, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--batch-size", type=POSITIVE, default=128, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for model.pt (state_dict) and config.json.")
+@DATA_OPT
+@JSON_OPT
+@friendly
+def train_float(model: str, epochs: int, lr: float, batch_size: int, seed: int, out: Path,
+                data_dir: Path | None, as_json: bool) -> None:
+    """Plain float training on MNIST (Adam, no QAT) for the --from-float route."""
+    from neurodeploy.convert.float_zoo import train_float as run_float
+
+    _, metrics = run_float(model, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                           data_dir=data_dir, out=out, progress=not as_json)
+    summary = {"out": str(out), "state_dict": str(out / "model.pt"), **metrics}
+    emit(summary, as_json, "\n".join(f"{k}: {v}" for k, v in summary.items()))
