@@ -17,6 +17,7 @@ from neurodeploy.manifest import write_manifest
 from neurodeploy.targets import get_target
 
 REPORT_FILE = "conversion_report.json"
+CERTIFIED_STEPS = 1 << 16     # the range certificate holds for runs of up to this many logical steps
 INPUT_SHAPES: dict[str, tuple[int, ...]] = {"digits": (64,), "mnist": (1, 28, 28)}
 
 
@@ -115,6 +116,13 @@ def check_against_ann(graph: Graph, ckpt: Path, *, data_dir: Path | None = None,
             "per_layer_count_agreement": per_layer, "why": why}
 
 
+def certify(graph: Graph, steps: int = CERTIFIED_STEPS) -> list[Any]:
+    """The static range proof of ``graph`` on its own target (:func:`neurodeploy.ir.ranges.prove_ranges`)."""
+    from neurodeploy.ir.ranges import prove_ranges
+
+    return prove_ranges(graph, steps, get_target(graph.meta.get("target", "cpu")))
+
+
 def save_converted(graph: Graph, report: ConversionReport, out: Path, extra: dict[str, Any] | None = None) -> Path:
     """Write a graph folder (graph.json, arrays.npz, conversion_report.json, manifest.json) atomically."""
     doc, arrays = graph_to_json(graph)
@@ -123,6 +131,8 @@ def save_converted(graph: Graph, report: ConversionReport, out: Path, extra: dic
         doc = {**report.to_json(), **(extra or {})}
         check = doc.get("ann_check")
         doc["mapping_exact"] = bool(report.exact)
+        doc["range_certificate"] = {"steps": CERTIFIED_STEPS, "target": graph.meta.get("target", "cpu"),
+                                    "nodes": [e.to_json() for e in certify(graph)]}
         doc["exact"] = bool(report.exact) and (check is None or bool(check.get("exact")))
         write_json(tmp / REPORT_FILE, doc)
         write_manifest(tmp, "graph", {"schedule": doc["schedule"]})

@@ -31,8 +31,10 @@ class _Synapse(_SingleSource):
 
     def fan_in_abs(self) -> np.ndarray:
         """``sum_j |w_ij|`` per output channel/neuron."""
-        w = np.abs(self.weight)
-        return w.reshape(w.shape[0], -1).sum(axis=1)
+        w = self.weight.reshape(self.weight.shape[0], -1)
+        if self.weight_t.bits + int(w.shape[1]).bit_length() < 62:
+            return np.abs(w).sum(axis=1)                      # provably no int64 overflow
+        return np.array([sum(abs(int(v)) for v in row) for row in w], dtype=object)   # exact big ints
 
     def raw_bound(self, max_input: int) -> int:
         """``max_out sum_j |w_ij| * max_input``: bound of the sum before the shift."""
