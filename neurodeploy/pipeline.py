@@ -123,10 +123,11 @@ def certify(graph: Graph, steps: int = CERTIFIED_STEPS) -> list[Any]:
     return prove_ranges(graph, steps, get_target(graph.meta.get("target", "cpu")))
 
 
-def save_converted(graph: Graph, report: ConversionReport, out: Path, extra: dict[str, Any] | None = None) -> Path:
+def save_converted(graph: Graph, report: ConversionReport, out: Path, extra: dict[str, Any] | None = None,
+                   inputs: tuple[Path, ...] = ()) -> Path:
     """Write a graph folder (graph.json, arrays.npz, conversion_report.json, manifest.json) atomically."""
     doc, arrays = graph_to_json(graph)
-    with atomic_dir(Path(out)) as tmp:
+    with atomic_dir(Path(out), inputs=inputs, kind="graph") as tmp:
         write_graph_files(doc, arrays, tmp)
         doc = {**report.to_json(), **(extra or {})}
         check = doc.get("ann_check")

@@ -79,7 +79,8 @@ def convert(checkpoint: Path | None, out: Path, neuron: str, method: str, tau: i
 
         graph, report = convert_checkpoint(checkpoint, target=target, neuron=neuron, method=method, tau=tau)
         extra = {"ann_check": check_against_ann(graph, checkpoint, data_dir=data_dir)}
-    save_converted(graph, report, out, extra=extra or None)
+    inputs = tuple(p for p in (checkpoint, state_dict) if p is not None)
+    save_converted(graph, report, out, extra=extra or None, inputs=inputs)
     doc = {"graph": str(out), **report.to_json(), **extra}
     emit(doc, as_json, _summary(out, report, extra.get("ann_check")))
 

@@ -183,7 +183,7 @@ def _describe(graph: Graph, steps: int, be: Any, exp: Any, act: Any,
 def write_evidence(report: VerifyReport, folder: Path) -> Path:
     """Write ``report.json`` and ``first_divergence.npz`` (the diverging layer's series for
     that sample, ``[t, *shape]``) into ``folder``, replaced atomically as a whole."""
-    with atomic_dir(Path(folder)) as tmp:
+    with atomic_dir(Path(folder), kind="evidence") as tmp:
         write_json(tmp / "report.json", report.to_json())
         buf = io.BytesIO()
         np.savez_compressed(buf, **report._evidence)

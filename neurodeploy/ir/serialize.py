@@ -93,7 +93,7 @@ def graph_to_json(graph: Graph) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 def save_graph(graph: Graph, folder: Path) -> Path:
     """Write ``graph`` to ``folder`` (created or replaced atomically)."""
     doc, arrays = graph_to_json(graph)
-    with atomic_dir(Path(folder)) as tmp:
+    with atomic_dir(Path(folder), kind="graph") as tmp:
         write_graph_files(doc, arrays, tmp)
     return Path(folder)
 
