@@ -4,8 +4,9 @@ Lava is imported lazily inside the functions that need it (after
 :func:`neurodeploy.backends.lava.compat.install`), so importing this module works without
 lava-nc.  ``run`` executes all samples in ONE long Lava run on
 ``Loihi2SimCfg(select_tag="fixed_pt")`` (per-sample state reload inside the neurons) and
-returns a :class:`Trace` in logical time: population at depth ``k`` computes logical step
-``t`` of sample ``b`` at Lava step ``b * period + t + k`` (``t`` 1-based).
+returns a :class:`Trace` in logical time: a population of logical depth ``d``
+(:attr:`Graph.depths`) computes logical step ``t`` of sample ``b`` at Lava step
+``b * period + t + d`` (``t`` 1-based); delays equalise paths of unequal length.
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-
 from neurodeploy.backends.cpusim.trace import Trace
 from neurodeploy.backends.lava.checks import issues
 from neurodeploy.backends.lava.emit import NetworkPlan, plan_network, prepare
+
+from neurodeploy.ir.dtypes import IRError
 from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.random_graph import random_inputs
 from neurodeploy.targets import LAVA_SIM_SUBIF, TargetSpec, get_target
@@ -41,7 +43,7 @@ class LavaBackend:
         spec = spec or self.spec
         try:
             g = prepare(graph)
-        except Exception as exc:                 # fold_pooling refusals name the node
+        except IRError as exc:                   # fold_pooling refusals name the node
             return [str(exc)]
         return issues(g, spec)
 
@@ -80,7 +82,8 @@ class LavaBackend:
         return to_trace(plan, raw, int(x.shape[0]), wanted)
 
     def physical_step(self, graph: Graph, steps: int, depth: int, sample: int, step: int) -> int:
-        """Lava ``time_step`` (1-based) at which the node at ``depth`` (populations 1..D,
-        readout D+1) computes 0-based logical ``step`` of ``sample``."""
+        """Lava ``time_step`` (1-based) at which the node of logical ``depth``
+        (:attr:`Graph.depths`: populations 1..D, readout D+1) computes 0-based logical
+        ``step`` of ``sample``."""
         period = graph.schedule.total_steps(steps, graph.depth)
         return sample * period + step + 1 + depth

@@ -18,12 +18,14 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from neurodeploy.atomic import atomic_dir, write_bytes
+from neurodeploy.ir.dtypes import IRError
 from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.serialize import graph_to_json, load_graph, write_graph_files
 from neurodeploy.manifest import MANIFEST_FILE, check_manifest, write_manifest
@@ -59,7 +61,7 @@ def write_bundle(graph: Graph, out: Path, spec: TargetSpec, x: np.ndarray, steps
         shutil.copyfile(TEMPLATE, tmp / DEPLOY_FILE)
         sched = graph.schedule
         write_manifest(tmp, BUNDLE_KIND, {
-            "target": spec.name, "steps": int(steps), "samples": int(len(x)),
+            "target": spec.name, "steps": int(steps), "samples": len(x),
             "schedule": {"kind": sched.kind, "tau": sched.tau, "window": sched.window},
             "requires": "neurodeploy (imported by deploy.py) and lava-nc 0.10.0 to run",
             **({"resources": resources} if resources is not None else {}),
@@ -107,13 +109,13 @@ def run_bundle(folder: Path, *, hardware: bool = False, check: bool = False) -> 
     try:
         graph = load_graph(folder)
         vectors = load_vectors(folder)
-    except Exception as exc:                     # IRError, zipfile errors, missing keys
+    except (IRError, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:   # damaged files
         return 2, {"error": f"bundle unreadable: {exc}"}
     backend = LavaBackend(get_target(manifest["target"]), hardware=hardware)
     trace = backend.run(graph, vectors["x"], int(manifest["steps"]), probes="all")
     counts = {k: s.sum(axis=0, dtype=np.int64) for k, s in trace.spikes.items()}
     summary: dict[str, Any] = {
-        "target": manifest["target"], "steps": manifest["steps"], "samples": int(len(vectors["x"])),
+        "target": manifest["target"], "steps": manifest["steps"], "samples": len(vectors["x"]),
         "predictions": trace.predictions()[-1].tolist() if trace.steps else [],
         "spikes": {k: int(c.sum()) for k, c in counts.items()},
     }

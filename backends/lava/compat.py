@@ -126,7 +126,7 @@ def lava_available() -> bool:
     prepare_multiprocessing()
     try:
         import lava.magma.core.run_configs  # noqa: F401
-    except Exception:
+    except ImportError:                       # missing dependency or unknown lava-nc source
         return False
     return True
 

@@ -1,27 +1,32 @@
 """Instantiate, run and read back the Lava process graph of a :class:`NetworkPlan`.
 
-Graph: ``RingBuffer(input stream) -> [Dense|Conv -> neuron]* -> Dense|Conv -> sink RingBuffer``.
+Graph: ``RingBuffer(input stream)`` and one neuron process per population; each projection
+part is a Lava ``Dense``/``DelayDense``/``Conv`` from its source's OutPort (or from a
+``Relay`` of it) to the consumer's InPort, which sums all of them; each readout projection
+ends in its own sink RingBuffer.
 
-* Neurons: ``SubIF`` (neurodeploy's process, :mod:`procs.subif`) with ``t_start = depth``
-  and ``period`` = logical steps per sample; it records its own spikes and ``v`` (``s_rec``,
-  ``v_rec``) in logical time.  Or stock ``LIFReset`` (``du=4095, dv=0``, threshold
-  ``vth``, bias ``64*b``) with ``reset_interval = period`` and ``reset_offset = (1 + depth)
-  % period`` so that ``u = v = 0`` at the first Lava step of every sample; a ``Monitor``
-  records its ``s_out`` and ``v`` (``v = 64 * v_IR``).
-* Readout: the last synapse's output goes to a sink RingBuffer; the host adds the bias and
-  accumulates (:mod:`neurodeploy.backends.lava.readback`).  Its output for global logical
-  step ``j`` (0-based) lands at sink column ``j + depth + 1``.
+* Neurons: ``SubIF`` (neurodeploy's process, :mod:`procs.subif`) with ``t_start = layer =``
+  the population's logical depth and ``period`` = logical steps per sample; it records its
+  own spikes and ``v`` (``s_rec``, ``v_rec``) in logical time.  Or stock ``LIFReset``
+  (``du=4095, dv=0``, threshold ``vth``, bias ``64*b``) with ``reset_interval = period`` and
+  ``reset_offset = (1 + depth) % period`` so that ``u = v = 0`` at the first Lava step of
+  every sample; a ``Monitor`` records its ``s_out`` and ``v`` (``v = 64 * v_IR``).
+* Delays (:mod:`neurodeploy.backends.lava.parts`): Dense parts use ``DelayDense`` with a
+  uniform delay, Conv parts read a ``Relay`` (:mod:`procs.relay`).
+* Readout: sink column ``j + d_readout`` holds the current of global logical step ``j``
+  (0-based) (:mod:`neurodeploy.backends.lava.readback`).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
 from neurodeploy.backends.lava import compat
 from neurodeploy.backends.lava.checks import lif_bias
-from neurodeploy.backends.lava.emit import NetworkPlan, PopulationPlan, SynapsePlan, input_stream
+from neurodeploy.backends.lava.emit import input_stream
+from neurodeploy.backends.lava.plan import NetworkPlan, PartPlan, PopulationPlan
 
 LIF_FULL_DECAY = 4095     # du = 4095: u = a << 6 each step (no current memory)
 LIF_NO_DECAY = 0          # dv = 0: v keeps its value
@@ -30,25 +35,28 @@ LIF_NO_DECAY = 0          # dv = 0: v keeps its value
 @dataclass
 class RawRun:
     """Lava-side results: per population spikes/v ``(n_neurons, logical steps)`` in Lava
-    layout and logical time, and the sink's readout currents ``(*lava shape, phys steps)``."""
+    layout and logical time, and per readout projection its sink ``(*lava shape, phys steps)``."""
 
     spikes: dict[str, np.ndarray] = field(default_factory=dict)
     v: dict[str, np.ndarray] = field(default_factory=dict)
-    sink: np.ndarray | None = None
+    sinks: dict[str, np.ndarray] = field(default_factory=dict)
     physical_steps: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _synapse_proc(sp: SynapsePlan) -> Any:
+def _synapse_proc(p: PartPlan) -> Any:
     from lava.proc.conv.process import Conv
-    from lava.proc.dense.process import Dense
+    from lava.proc.dense.process import DelayDense, Dense
     from lava.utils.weightutils import SignMode
-    if sp.kind == "dense":
-        return Dense(weights=sp.weights, weight_exp=sp.weight_exp, num_weight_bits=8,
-                     num_message_bits=sp.num_message_bits, sign_mode=SignMode.MIXED,
-                     name=sp.name)
-    return Conv(weight=sp.weights, input_shape=sp.in_shape, padding=sp.padding,
-                stride=sp.stride, num_message_bits=sp.num_message_bits, name=sp.name)
+    if p.kind == "dense":
+        common = {"weights": p.weights, "weight_exp": p.weight_exp, "num_weight_bits": 8,
+                  "num_message_bits": p.num_message_bits, "sign_mode": SignMode.MIXED, "name": p.name}
+        if p.delay:
+            return DelayDense(delays=np.full(p.weights.shape, p.delay), **common)
+        return Dense(**common)
+    return Conv(weight=p.weights, input_shape=p.in_shape, padding=p.padding, stride=p.stride,
+                dilation=p.dilation, groups=p.groups, num_message_bits=p.num_message_bits,
+                name=p.name)
 
 
 def _neuron_proc(plan: NetworkPlan, p: PopulationPlan, n_samples: int, record: bool) -> Any:
@@ -60,41 +68,59 @@ def _neuron_proc(plan: NetworkPlan, p: PopulationPlan, n_samples: int, record: b
                         reset_interval=plan.period, reset_offset=(1 + p.depth) % plan.period,
                         name=p.name)
     from neurodeploy.backends.lava.procs.subif import SubIF
+    s = plan.schedule
     return SubIF(shape=p.shape, vth=p.vth, v0=p.v0, bias=p.bias, state_lo=p.state_lo,
-                 state_hi=p.state_hi, compare=p.compare, reset=p.reset,
-                 in_exp=p.synapse.post_exp, t_start=p.depth, period=plan.period,
-                 schedule=plan.schedule_kind, tau=plan.tau, window=max(plan.window, 1),
+                 state_hi=p.state_hi, compare=p.compare, reset=p.reset, in_exp=p.in_exp,
+                 t_start=p.depth, period=plan.period, schedule=s.kind, tau=s.tau, window=s.window,
                  layer=p.depth, n_record=n_samples * plan.period if record else 0, name=p.name)
 
 
-def _connect(src_port: Any, syn: Any, sp: SynapsePlan) -> None:
-    port = src_port.flatten() if sp.flatten_input else src_port
-    port.connect(syn.s_in)
+class _Builder:
+    """Creates processes from the plan and wires every part to its source port."""
+
+    def __init__(self, plan: NetworkPlan, x: np.ndarray) -> None:
+        from lava.proc.io.source import RingBuffer as Source
+        from neurodeploy.backends.lava.procs.relay import Relay
+        self.source = Source(data=input_stream(plan, x))
+        self.ports: dict[str, Any] = {plan.input_name: self.source.s_out}
+        self.relays = {r.name: Relay(shape=r.shape, delay=r.delay, name=r.name) for r in plan.relays}
+        self.relay_plans = {r.name: r for r in plan.relays}
+        self.relays_wired: set[str] = set()
+
+    def connect(self, p: PartPlan, in_port: Any) -> None:
+        """``source port -> [relay ->] synapse -> in_port``."""
+        port = self.ports[p.source]
+        if p.relay is not None:
+            relay = self.relays[p.relay]
+            if p.relay not in self.relays_wired:
+                port.connect(relay.s_in)
+                self.relays_wired.add(p.relay)
+            port = relay.s_out
+        syn = _synapse_proc(p)
+        (port.flatten() if p.flatten_input else port).connect(syn.s_in)
+        syn.a_out.connect(in_port)
 
 
 def run_plan(plan: NetworkPlan, x: np.ndarray, *, record: bool = True,
              hardware: bool = False) -> RawRun:
     """Build the process graph for inputs ``x`` (N, *input shape), run all samples in one
     long run on ``Loihi2SimCfg(select_tag="fixed_pt")`` (or ``Loihi2HwCfg``), read back."""
-    import time
     compat.require_lava()
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
     from lava.proc.monitor.process import Monitor
 
     t0 = time.perf_counter()
     n = int(np.asarray(x).shape[0])
     phys = plan.physical_steps(n)
-    src = Source(data=input_stream(plan, x))
-    port = src.s_out
+    b = _Builder(plan, x)
     neurons, monitors = [], []
-    for p in plan.populations:
-        syn = _synapse_proc(p.synapse)
-        _connect(port, syn, p.synapse)
+    for p in plan.populations:                       # topological order: sources exist already
         neu = _neuron_proc(plan, p, n, record)
-        syn.a_out.connect(neu.a_in)
+        for part in p.parts:
+            b.connect(part, neu.a_in)
+        b.ports[p.name] = neu.s_out
         if record and plan.neuron == "lif":
             mon_s, mon_v = Monitor(), Monitor()       # one probe per Monitor (Lava limitation)
             mon_s.probe(neu.s_out, phys)
@@ -103,23 +129,22 @@ def run_plan(plan: NetworkPlan, x: np.ndarray, *, record: bool = True,
         else:
             monitors.append(None)
         neurons.append(neu)
-        port = neu.s_out
-    rs = plan.readout_synapse
-    rsyn = _synapse_proc(rs)
-    _connect(port, rsyn, rs)
-    sink = Sink(shape=rs.out_shape, buffer=phys)
-    rsyn.a_out.connect(sink.a_in)
+    sinks = {}
+    for pr in plan.readout_projections:
+        sinks[pr.synapse] = Sink(shape=pr.parts[0].out_shape, buffer=phys)
+        for part in pr.parts:
+            b.connect(part, sinks[pr.synapse].a_in)
     cfg = Loihi2HwCfg() if hardware else Loihi2SimCfg(select_tag="fixed_pt")
     raw = RawRun(physical_steps=phys)
     t1 = time.perf_counter()
-    src.run(condition=RunSteps(num_steps=phys), run_cfg=cfg)
+    b.source.run(condition=RunSteps(num_steps=phys), run_cfg=cfg)
     t2 = time.perf_counter()
     try:
-        raw.sink = np.rint(np.asarray(sink.data.get())).astype(np.int64)
+        raw.sinks = {k: np.rint(np.asarray(s.data.get())).astype(np.int64) for k, s in sinks.items()}
         if record:
             _read_populations(plan, neurons, monitors, n, raw)
     finally:
-        src.stop()
+        b.source.stop()
     raw.timings = {"build_s": t1 - t0, "run_s": t2 - t1, "read_stop_s": time.perf_counter() - t2}
     return raw
 

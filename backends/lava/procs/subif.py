@@ -14,14 +14,13 @@ sample and ``x`` the received synaptic sum (exact int64 arithmetic, then saturat
     s    = [v' >= vth]  (compare ">=")      or  [v' > vth]  (compare ">")
     v    = v' - s * vth (reset "subtract")  or  v' * (1 - s)  (reset "zero")
 
-Schedules change this as in :class:`neurodeploy.ir.graph.Schedule`:
-
-* ``srp`` (``tau``): emitted spike is ``s`` for ``k <= tau`` and ``s * g`` afterwards; at the
-  end of step ``k == tau``: ``g = [1000 * v > vth]`` and ``v <- v0``.
-* ``two_phase`` (``window`` W, ``layer`` l, 1-based): ``w = (k - 1) // W + 1``; in window
-  ``w == l`` integrate ``v = clip(v + I + bias)`` without firing; in window ``w == l + 1``
-  fire ignoring input and bias: ``u = v``, compare, and always reset by subtraction;
-  otherwise idle.
+Schedules are not restated here: the model asks :class:`neurodeploy.ir.schedule.Schedule`
+(built from ``schedule``, ``tau``, ``window``) with ``k`` and ``layer`` = the population's
+logical depth: ``neuron_phase(k, layer)`` gives ``(integrate, fire)``; both = the update
+above; integrate only = ``v = clip(v + I + bias)`` without firing; fire only = ``u = v``
+(input and bias ignored), compare, reset by subtraction when ``forces_subtract``; neither =
+idle.  SRP: the emitted spike is ``s * g``; at the end of the step where
+``is_srp_latch(k)``, ``g = srp_gate(vth, v)`` and ``v <- v0``.
 
 Recording convention (as the CPU simulator's Trace): at SRP's step ``tau`` the recorded
 ``v`` is the value *before* the reload.
@@ -45,7 +44,7 @@ from lava.magma.core.process.variable import Var
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-SRP_GATE_SCALE = 1000   # g = [SRP_GATE_SCALE * v > vth], i.e. v / vth > 1e-3 (IR Schedule)
+from neurodeploy.ir.schedule import Schedule, srp_gate
 
 
 class SubIF(AbstractProcess):
@@ -104,9 +103,7 @@ class AbstractSubIFModel(PyLoihiProcessModel):
         self.in_exp = int(p["in_exp"])
         self.t_start = int(p["t_start"])
         self.period = int(p["period"])
-        self.schedule = str(p["schedule"])
-        self.tau = int(p["tau"])
-        self.window = int(p["window"])
+        self.schedule = Schedule(str(p["schedule"]), int(p["tau"]), int(p["window"]))
         self.layer = int(p["layer"])
         self.n_record = int(p["n_record"])
 
@@ -137,22 +134,20 @@ class AbstractSubIFModel(PyLoihiProcessModel):
             self.g[:] = 1
         v = self.v.astype(np.int64)
         bias = self.bias.astype(np.int64)
-        if self.schedule == "two_phase":
-            w = (k - 1) // self.window + 1
-            s = np.zeros(shape, np.int64)
-            if w == self.layer:                                      # integrate, no firing
-                self.v[:] = np.clip(v + self._current(x) + bias, self.state_lo, self.state_hi)
-            elif w == self.layer + 1:                                # fire, ignoring input
-                s = self._fire(v, subtract=True)
-        else:
+        integrate, fire = self.schedule.neuron_phase(k, self.layer)
+        s = np.zeros(shape, np.int64)
+        if integrate and fire:
             s = self._fire(v + self._current(x) + bias, subtract=self.subtract)
-            s = s * self.g.astype(np.int64)                          # SRP gate (ones otherwise)
+        elif integrate:                                              # accumulate, no firing
+            self.v[:] = np.clip(v + self._current(x) + bias, self.state_lo, self.state_hi)
+        elif fire:                                                   # fire, ignoring input
+            s = self._fire(v, subtract=self.subtract or self.schedule.forces_subtract)
+        s = s * self.g.astype(np.int64)                              # SRP gate (ones otherwise)
         if t <= self.n_record:
             self.s_rec[:, t - 1] = s.reshape(-1)
             self.v_rec[:, t - 1] = np.asarray(self.v).reshape(-1)
-        if self.schedule == "srp" and k == self.tau:                 # end of pre-simulation
-            vth = self.vth.astype(np.int64)
-            self.g[:] = SRP_GATE_SCALE * self.v.astype(np.int64) > vth
+        if self.schedule.is_srp_latch(k):                            # end of pre-simulation
+            self.g[:] = srp_gate(self.vth.astype(np.int64), self.v.astype(np.int64))
             self.v[:] = self.v0
         self.s_out.send(s.astype(self.v.dtype))
 

@@ -1,25 +1,32 @@
-"""Proves the Lava backend refuses what it cannot express exactly, naming layer and limit
-(stock-LIF bias/threshold/v0/wrap/schedule limits, per-neuron thresholds), that importing
-the backend needs no Lava, and that the Loihi resource check maps layers to cores from
-TargetSpec data and refuses networks that do not fit.  No Lava run: pure planning."""
+"""Proves the Lava plan of a DAG is what the design says, without running Lava: synapses
+reading a Concat are split per source with the right weights, parts are delayed by
+``d_c - 1 - d_s + edge_delay`` (DelayDense for Dense, a relay for Conv), depthwise groups and
+per-axis stride/padding reach Lava in (x, y) order; refusals name layer and limit (stock-LIF
+limits, a floor inside a merge, delays beyond max_delay, too many connections); importing
+the backend needs no Lava; the Loihi resource check counts parts, relays and delays from
+TargetSpec data and refuses networks that do not fit.  Pure planning."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from lava_helpers import lif_compatible, odd_cnn
-
+from lava_helpers import lif_compatible, merge_net, odd_cnn
 from neurodeploy.backends.lava.backend import LavaBackend
 from neurodeploy.backends.lava.checks import LavaPlanError
 from neurodeploy.backends.lava.emit import flatten_perm, from_lava, plan_network, to_lava
 from neurodeploy.backends.lava.resources import ResourceError, map_cores, require_fit
-from neurodeploy.ir.graph import Schedule
+
+from neurodeploy.ir.graph import Graph, Schedule
 from neurodeploy.ir.nodes import IFPopulation
 from neurodeploy.ir.random_graph import random_cnn, random_mlp
 from neurodeploy.targets import LAVA_SIM_LIF, LAVA_SIM_SUBIF, LOIHI2
 
 pytestmark = pytest.mark.lava
+
+
+def _edit(g: Graph, name: str, **changes: object) -> Graph:
+    return g.with_nodes([replace(n, **changes) if n.name == name else n for n in g.nodes])
 
 
 def test_layout_helpers_roundtrip() -> None:
@@ -32,12 +39,60 @@ def test_layout_helpers_roundtrip() -> None:
 
 def test_dense_recipe_and_conv_preshift() -> None:
     plan = plan_network(odd_cnn(1), LAVA_SIM_SUBIF, 4)
-    c1, c2 = plan.populations[0].synapse, plan.populations[1].synapse
-    assert c1.kind == "conv" and c1.post_exp == -2                     # floor in the neuron
-    assert c2.post_exp == 0 and np.all(c2.weights % 2 == 0)            # << 1 pre-shifted
-    d = plan.readout_synapse
-    assert d.kind == "dense" and d.weight_exp == -1 and d.flatten_input
+    p1, p2 = plan.populations
+    c1, c2 = p1.parts[0], p2.parts[0]
+    assert c1.kind == "conv" and p1.in_exp == -2                       # floor in the neuron
+    assert p2.in_exp == 0 and np.all(c2.weights % 2 == 0)              # << 1 pre-shifted
+    assert c2.stride == (2, 2) and c2.padding == (1, 1)
+    (d,) = plan.readout_projections[0].parts
+    assert d.kind == "dense" and d.weight_exp == -1 and d.flatten_input and d.delay == 0
     assert int(np.abs(d.weights).max()) <= 256 and np.all(d.weights % 2 == 0)
+
+
+@pytest.mark.parametrize("window", [0, 3])
+def test_dag_parts_split_and_delays(window: int) -> None:
+    sched = Schedule("two_phase", window=window) if window else Schedule()
+    g = merge_net(0, sched)
+    plan = plan_network(g, LAVA_SIM_SUBIF, 4)
+    pops = {p.name: p for p in plan.populations}
+    assert [p.depth for p in plan.populations] == [1, 2, 3, 4] and plan.readout_depth == 5
+    extra = lambda hops: hops * (1 + window)
+    # depthwise conv keeps its groups; Lava gets (x, y) pairs
+    c2 = pops["if2"].parts[0]
+    assert c2.groups == 3 and c2.weights.shape == (3, 3, 3, 1)
+    # residual merge: two projections into if3, the shortcut delayed through a relay
+    c3, sc = (pr.parts[0] for pr in pops["if3"].projections)
+    assert (c3.delay, sc.delay) == (0, extra(1)) and sc.relay is not None and c3.relay is None
+    # concat of (if1, if3) into a 1x1 conv: one part per source, channels split
+    parts = {p.source: p for p in pops["if4"].parts}
+    assert set(parts) == {"if1", "if3"} and parts["if1"].delay == extra(2) and parts["if3"].delay == 0
+    w = g.node("c4").weight
+    np.testing.assert_array_equal(parts["if1"].weights, w[:, :3].transpose(0, 3, 2, 1))
+    np.testing.assert_array_equal(parts["if3"].weights, w[:, 3:].transpose(0, 3, 2, 1))
+    assert parts["if1"].stride == (1, 2) and parts["if1"].padding == (0, 1)
+    # readout: Dense parts with synaptic delays (DelayDense), graded input delayed too
+    fc, fc_in = plan.readout_projections
+    by_src = {p.source: p for p in fc.parts}
+    assert by_src["if2"].delay == extra(2) and by_src["if4"].delay == 0
+    assert all(p.relay is None and p.flatten_input for p in fc.parts)
+    assert fc_in.parts[0].delay == extra(4) and fc_in.parts[0].num_message_bits == 4
+    wd = g.node("fc").weight
+    np.testing.assert_array_equal(by_src["if2"].weights // 2, wd[:, 40:][:, flatten_perm((3, 5, 5))])
+    assert {r.source for r in plan.relays} == {"if1"} and len(plan.relays) == 2
+
+
+def test_merge_refusals_name_the_layer() -> None:
+    be = LavaBackend()
+    g = merge_net(0)
+    assert be.check(g) == []
+    issues = be.check(_edit(g, "c3", weight_exp=-1))                   # floor inside a merge
+    assert any(i.startswith("c3.weight_exp") and "if3" in i for i in issues), issues
+    assert be.check(_edit(g, "c4", weight_exp=-1)) == []               # split, single projection
+    short = LavaBackend(replace(LAVA_SIM_SUBIF, max_delay=1))
+    issues = short.check(g)
+    assert any("fc_in" in i and "max_delay=1" in i for i in issues), issues
+    few = LavaBackend(replace(LAVA_SIM_SUBIF, max_fan_in_projections=2))
+    assert any(i.startswith("out:") and "max_fan_in_projections=2" in i for i in few.check(g))
 
 
 def test_stock_lif_refusals_name_layer() -> None:
@@ -64,9 +119,8 @@ def test_lif_accumulator_wrap_refused() -> None:
     z = lif_compatible(random_mlp(2, sizes=(64, 8, 3), input_bits=8, reset="zero", compare=">",
                                   per_neuron_threshold=False))
     fc1 = z.node("fc1")
-    big = replace(fc1, weight=np.full(fc1.weight.shape, 127), weight_exp=0)
-    issues = LavaBackend(LAVA_SIM_LIF).check(z.with_nodes([big if n.name == "fc1" else n for n in z.nodes]))
-    assert any("fc1" in i and "wrap" in i for i in issues), issues
+    issues = LavaBackend(LAVA_SIM_LIF).check(_edit(z, "fc1", weight=np.full(fc1.weight.shape, 127)))
+    assert any("if1" in i and "wrap" in i for i in issues), issues
 
 
 def test_resources_fit_and_refusal() -> None:
@@ -86,3 +140,29 @@ def test_resources_fit_and_refusal() -> None:
         require_fit(g, fan)
     syn = replace(LOIHI2, synapse_words_per_core=50)
     assert any(lu.limited_by.startswith("synapse_words") for lu in map_cores(g, syn).layers)
+
+
+def test_resources_count_dag_parts_relays_and_delays() -> None:
+    g = merge_net(1)
+    rep = map_cores(g, LOIHI2)
+    assert rep.fits
+    by = {lu.name: lu for lu in rep.layers}
+    assert by["if3"].projections == 2 and by["if4"].projections == 2 and by["out"].projections == 3
+    assert by["out"].max_delay == 4 and by["if4"].max_delay == 2
+    relays = [lu for lu in rep.layers if lu.kind == "relay"]
+    assert len(relays) == 2 and all(lu.neurons == 75 for lu in relays)
+    assert by["if4"].fan_in == 2 * 75                                  # both Conv parts: whole sources
+    # 1x1 taps, stride 2 / padding 1 on 5 rows: outputs 0 and 3 read padding, 2 rows x 5 cols read inputs
+    assert by["if4"].synapses == int(np.count_nonzero(g.node("c4").weight)) * 2 * 5
+    with pytest.raises(ResourceError, match="out: fc_in needs a delay of 4 steps > max_delay=3"):
+        require_fit(g, replace(LOIHI2, max_delay=3))
+    with pytest.raises(ResourceError, match="max_fan_in_projections=2"):
+        require_fit(g, replace(LOIHI2, max_fan_in_projections=2))
+
+
+def test_physical_step_uses_logical_depth() -> None:
+    g = merge_net(0)
+    be = LavaBackend()
+    period = g.schedule.total_steps(5, g.depth)
+    assert be.physical_step(g, 5, g.depths["if3"], 1, 2) == period + 2 + 1 + 3
+

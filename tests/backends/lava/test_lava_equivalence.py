@@ -14,26 +14,17 @@ from hypothesis import strategies as st
 if importlib.util.find_spec("lava") is None:
     pytest.skip("lava-nc not installed", allow_module_level=True)
 
-from lava_helpers import assert_same, lif_compatible, odd_cnn  # noqa: E402
+from lava_helpers import check_equal as _check
+from lava_helpers import lif_compatible, odd_cnn
+from neurodeploy.backends.lava.backend import LavaBackend
 
-from neurodeploy.backends.cpusim.simulate import simulate  # noqa: E402
-from neurodeploy.backends.lava.backend import LavaBackend  # noqa: E402
-from neurodeploy.ir.graph import Schedule  # noqa: E402
-from neurodeploy.ir.random_graph import random_cnn, random_inputs, random_mlp  # noqa: E402
-from neurodeploy.targets import LAVA_SIM_LIF  # noqa: E402
+from neurodeploy.ir.graph import Schedule
+from neurodeploy.ir.random_graph import random_cnn, random_inputs, random_mlp
+from neurodeploy.targets import LAVA_SIM_LIF
 
 pytestmark = pytest.mark.lava
 FEW = settings(max_examples=6, deadline=None, derandomize=True,
                suppress_health_check=[HealthCheck.too_slow])
-
-
-def _check(graph, x, steps, backend=None) -> None:
-    be = backend or LavaBackend()
-    assert be.check(graph) == []
-    exp = simulate(graph, x, steps, probes="all", record_v=True, impl="reference")
-    act = be.run(graph, x, steps, probes="all")
-    assert_same(exp, act, [p.name for p in graph.populations()])
-    assert act.first_useful_step == exp.first_useful_step
 
 
 @FEW

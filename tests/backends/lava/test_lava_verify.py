@@ -15,10 +15,11 @@ import pytest
 if importlib.util.find_spec("lava") is None:
     pytest.skip("lava-nc not installed", allow_module_level=True)
 
-from neurodeploy.backends.cpusim.simulate import simulate  # noqa: E402
-from neurodeploy.harness.verify import verify_backend, write_evidence  # noqa: E402
-from neurodeploy.ir.nodes import Dense  # noqa: E402
-from neurodeploy.ir.random_graph import random_inputs, random_mlp  # noqa: E402
+from neurodeploy.backends.cpusim.simulate import simulate
+
+from neurodeploy.harness.verify import verify_backend, write_evidence
+from neurodeploy.ir.nodes import Dense
+from neurodeploy.ir.random_graph import random_inputs, random_mlp
 
 pytestmark = pytest.mark.lava
 
