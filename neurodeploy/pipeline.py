@@ -126,17 +126,17 @@ def certify(graph: Graph, steps: int = CERTIFIED_STEPS) -> list[Any]:
 def save_converted(graph: Graph, report: ConversionReport, out: Path, extra: dict[str, Any] | None = None,
                    inputs: tuple[Path, ...] = ()) -> Path:
     """Write a graph folder (graph.json, arrays.npz, conversion_report.json, manifest.json) atomically."""
-    doc, arrays = graph_to_json(graph)
+    graph_doc, arrays = graph_to_json(graph)
+    report_doc = {**report.to_json(), **(extra or {})}
+    check = report_doc.get("ann_check")
+    report_doc["mapping_exact"] = bool(report.exact)
+    report_doc["exact"] = bool(report.exact) and (check is None or bool(check.get("exact")))
+    report_doc["range_certificate"] = {"steps": CERTIFIED_STEPS, "target": graph.meta.get("target", "cpu"),
+                                       "nodes": [e.to_json() for e in certify(graph)]}
     with atomic_dir(Path(out), inputs=inputs, kind="graph") as tmp:
-        write_graph_files(doc, arrays, tmp)
-        doc = {**report.to_json(), **(extra or {})}
-        check = doc.get("ann_check")
-        doc["mapping_exact"] = bool(report.exact)
-        doc["range_certificate"] = {"steps": CERTIFIED_STEPS, "target": graph.meta.get("target", "cpu"),
-                                    "nodes": [e.to_json() for e in certify(graph)]}
-        doc["exact"] = bool(report.exact) and (check is None or bool(check.get("exact")))
-        write_json(tmp / REPORT_FILE, doc)
-        write_manifest(tmp, "graph", {"schedule": doc["schedule"]})
+        write_graph_files(graph_doc, arrays, tmp)
+        write_json(tmp / REPORT_FILE, report_doc)
+        write_manifest(tmp, "graph", {"schedule": graph_doc["schedule"]})
     return Path(out)
 
 

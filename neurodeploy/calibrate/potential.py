@@ -1,10 +1,10 @@
 """Potential calibration, PC / "advanced" (CAL section 5.4; Li et al., arXiv 2205.10121).
 
-Layers in forward order (see :mod:`neurodeploy.calibrate.layerwise`), per neuron::
+Populations in forward order (see :mod:`neurodeploy.calibrate.layerwise`), per neuron::
 
     v_init  <-  v_init + T * mean_batch(a - sbar)                  (real units, sbar = N theta / T)
 
-written directly in the integer domain of the layer (threshold ``Theta``, real ``theta``)::
+written directly in the integer domain of the population (threshold ``Theta``, real ``theta``)::
 
     delta_int = rint( Theta * mean_batch(a T / theta - N) )        (numpy rint: half to even)
     v0_offset <- v0_offset + delta_int / Theta
@@ -21,7 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from neurodeploy.calibrate.layerwise import LayerStats, SimConfig, calibrate_layers
-from neurodeploy.convert.stages import FloatNetwork, FloatStage
+from neurodeploy.convert.stages import FloatNetwork, FloatPopulation
 
 
 def potential_delta(a: np.ndarray, counts: np.ndarray, theta: float, theta_int: int, steps: int) -> np.ndarray:
@@ -30,17 +30,18 @@ def potential_delta(a: np.ndarray, counts: np.ndarray, theta: float, theta_int: 
     return np.rint(theta_int * gap.mean(axis=0)).astype(np.int64)
 
 
-def potential_update(stage: FloatStage, a: np.ndarray, counts: np.ndarray, theta_int: int,
-                     steps: int) -> FloatStage:
-    delta = potential_delta(a, counts, float(stage.threshold), theta_int, steps)
+def potential_update(pop: FloatPopulation, a: np.ndarray, counts: np.ndarray, theta_int: int,
+                     steps: int) -> FloatPopulation:
+    """``v0_offset <- v0_offset + delta_int / Theta`` per neuron; identity when ``delta_int == 0``."""
+    delta = potential_delta(a, counts, float(pop.threshold), theta_int, steps)  # type: ignore[arg-type]
     if not np.any(delta):
-        return stage
-    old = np.zeros(delta.shape) if stage.v0_offset is None else \
-        np.broadcast_to(np.asarray(stage.v0_offset, np.float64), delta.shape)
-    return replace(stage, v0_offset=old + delta / theta_int, meta={**stage.meta, "calibrated": "potential"})
+        return pop
+    old = np.zeros(delta.shape) if pop.v0_offset is None else \
+        np.broadcast_to(np.asarray(pop.v0_offset, np.float64), delta.shape)
+    return replace(pop, v0_offset=old + delta / theta_int, meta={**pop.meta, "calibrated": "potential"})
 
 
 def calibrate_potential(net: FloatNetwork, x_int: np.ndarray, steps: int, *, cfg: SimConfig | None = None,
-                        targets: list[np.ndarray] | None = None) -> tuple[FloatNetwork, list[LayerStats]]:
-    """Potential-calibrated copy of ``net`` (thresholds must be set) and per-layer error before each update."""
+                        targets: dict[str, np.ndarray] | None = None) -> tuple[FloatNetwork, list[LayerStats]]:
+    """Potential-calibrated copy of ``net`` (thresholds must be set) and per-population error before each update."""
     return calibrate_layers(net, x_int, cfg or SimConfig(steps), potential_update, targets, label="potential")

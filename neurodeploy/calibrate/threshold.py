@@ -1,6 +1,6 @@
 """Per-layer thresholds from ANN activations (CAL section 5.2; Li et al., arXiv 2205.10121).
 
-For every hidden stage the ReLU activations ``a`` of the (unclipped) float ANN on the
+For every hidden population the ReLU activations ``a`` of the (unclipped) float ANN on the
 calibration images give one threshold ``theta`` per layer:
 
 * ``max``: ``theta = max(a)`` over all calibration images.
@@ -55,7 +55,7 @@ def mmse_threshold(a: np.ndarray, steps: int) -> float:
 
 def layer_threshold(acts: np.ndarray, method: ThresholdMethod, steps: int, *, percentile: float = 99.99,
                     batch_size: int = 128) -> float:
-    """One threshold for one layer's activations ``acts`` (batch first)."""
+    """One threshold for one population's activations ``acts`` (batch first)."""
     if method == "max":
         return float(np.max(acts))
     if method == "percentile":
@@ -71,24 +71,19 @@ def layer_threshold(acts: np.ndarray, method: ThresholdMethod, steps: int, *, pe
 
 def set_thresholds(net: FloatNetwork, x_int: np.ndarray, method: ThresholdMethod = "mmse", steps: int = 32,
                    *, percentile: float = 99.99, batch_size: int = 128) -> FloatNetwork:
-    """``net`` with every hidden stage's threshold set from the ANN's activations on ``x_int``.
+    """``net`` with every hidden population's threshold set from the ANN's activations on ``x_int``.
 
-    A layer that never activates (threshold 0) gets the smallest positive value seen in any
-    layer's threshold search instead (it is silent either way), so integerisation stays valid.
+    A population that never activates (threshold 0) gets the smallest positive value seen in any
+    population's threshold search instead (it is silent either way), so integerisation stays valid.
     """
     if len(x_int) == 0:
         raise ValueError("threshold calibration needs at least one calibration sample")
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     acts, _ = ann_forward(net, x_int, clip=False)
-    thetas = [layer_threshold(a, method, steps, percentile=percentile, batch_size=batch_size) for a in acts]
-    fallback = min([t for t in thetas if t > 0], default=1.0)
-    out, i = [], 0
-    for stage in net.stages:
-        if stage.is_readout:
-            out.append(stage)
-            continue
-        theta = thetas[i] if thetas[i] > 0 else fallback
-        out.append(replace(stage, threshold=theta, meta={**stage.meta, "threshold_method": method}))
-        i += 1
-    return replace(net, stages=tuple(out), meta={**net.meta, "threshold": method, "calib_steps": str(steps)})
+    thetas = {name: layer_threshold(a, method, steps, percentile=percentile, batch_size=batch_size)
+              for name, a in acts.items()}
+    fallback = min([t for t in thetas.values() if t > 0], default=1.0)
+    pops = [replace(p, threshold=thetas[p.name] if thetas[p.name] > 0 else fallback,
+                    meta={**p.meta, "threshold_method": method}) for p in net.populations]
+    return net.with_populations(pops, {"threshold": method, "calib_steps": str(steps)})

@@ -1,1 +1,2 @@
-"""Converters from trained PyTorch/Brevitas models to the integer IR (torch imported lazily)."""
+"""Converters from trained PyTorch/Brevitas models (any torch.fx-traceable DAG) to the integer IR
+(torch imported lazily): ``fx_walker`` -> ``FloatNetwork`` (``stages``) -> ``integerize``."""

@@ -1,12 +1,15 @@
-"""Fold an inference-mode BatchNorm into the preceding synapse (shared by both import routes).
+"""Fold an inference-mode BatchNorm into the synapses summed before it (shared by both routes).
 
 Per output channel ``c`` with ``g_c = gamma_c / sqrt(var_c + eps)`` (Li et al., arXiv 2205.10121,
-section "BN folding"; standard Ioffe & Szegedy algebra)::
+section "BN folding"; standard Ioffe & Szegedy algebra), for a pending sum
+``z = sum_i (W_i (*) s_i + b_i)``::
 
-    W'_c = W_c * g_c          b'_c = (b_c - mean_c) * g_c + beta_c
+    BN(z)_c = g_c (z_c - mean_c) + beta_c
+            = sum_i (g_c W_i,c (*) s_i + g_c b_i,c)  +  (beta_c - g_c mean_c)
 
-so ``BN(W x + b) == W' x + b'`` exactly in real arithmetic (float64 here; the float side of the
-conversion, tested to ~1e-5 relative in float32 torch).
+so every branch is scaled by ``g`` and the constant goes into the first branch's bias; exact in
+real arithmetic (float64 here).  A folded branch generally leaves the power-of-two grid, so on
+the QAT route the integer mapping becomes inexact, which :func:`integerize` reports.
 """
 from __future__ import annotations
 
@@ -15,21 +18,26 @@ from typing import Any
 
 import numpy as np
 
-from neurodeploy.convert.stages import FloatStage
+from neurodeploy.convert.stages import FloatSynapse
 
 
-def fold_batchnorm(stage: FloatStage, bn: Any, name: str) -> FloatStage:
-    """``stage`` with the BatchNorm module ``bn`` (running statistics) folded into W and b."""
-    gamma = bn.weight.detach().double().numpy() if bn.affine else 1.0
-    beta = bn.bias.detach().double().numpy() if bn.affine else 0.0
+def fold_batchnorm(terms: tuple[FloatSynapse, ...], bn: Any, name: str) -> tuple[FloatSynapse, ...]:
+    """``terms`` with the BatchNorm module ``bn`` (running statistics) folded in (see module doc)."""
     if bn.running_mean is None or bn.running_var is None:
-        raise ValueError(f"layer {name!r}: BatchNorm without running statistics cannot be folded")
+        raise ValueError(f"{name}: BatchNorm without running statistics cannot be folded")
     mean = bn.running_mean.detach().double().numpy()
     var = bn.running_var.detach().double().numpy()
-    if mean.shape[0] != stage.weight.shape[0]:
-        raise ValueError(f"layer {name!r}: BatchNorm has {mean.shape[0]} channels, "
-                         f"the preceding layer {stage.name!r} has {stage.weight.shape[0]}")
+    gamma = bn.weight.detach().double().numpy() if bn.affine else np.ones_like(mean)
+    beta = bn.bias.detach().double().numpy() if bn.affine else np.zeros_like(mean)
+    channels = terms[0].weight.shape[0]
+    if mean.shape[0] != channels:
+        raise ValueError(f"{name}: BatchNorm has {mean.shape[0]} channels, the preceding synapse "
+                         f"{terms[0].module or terms[0].source!r} has {channels}")
     g = gamma / np.sqrt(var + bn.eps)
-    shape = (-1,) + (1,) * (stage.weight.ndim - 1)
-    return replace(stage, weight=stage.weight * g.reshape(shape), bias=(stage.bias - mean) * g + beta,
-                   meta={**stage.meta, "batchnorm": name})
+    out = []
+    for i, t in enumerate(terms):
+        shape = (-1,) + (1,) * (t.weight.ndim - 1)
+        bias = np.asarray(t.bias, np.float64) * g + (beta - mean * g if i == 0 else 0.0)
+        out.append(replace(t, weight=np.asarray(t.weight, np.float64) * g.reshape(shape), bias=bias,
+                           identity=False, meta={**t.meta, "batchnorm": name}))
+    return tuple(out)

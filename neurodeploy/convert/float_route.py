@@ -3,7 +3,7 @@
 Pipeline (Li, Deng, Dong, Gu, arXiv 2205.10121; docs/methods.md section 5)::
 
     model (+ state_dict)  --network_from_float-->  FloatNetwork (BN folded, thresholds unset)
-        --set_thresholds(max | percentile | mmse, T)-->      per-layer theta
+        --set_thresholds(max | percentile | mmse, T)-->      per-population theta
         --calibrate_bias | calibrate_potential (optional)--> per-channel b / per-neuron v0
         --integerize-->                                      Graph + ConversionReport
 
@@ -69,7 +69,7 @@ def calibrate_network(net: FloatNetwork, x_calib: np.ndarray, *, threshold: str 
     net = set_thresholds(net, x_calib, threshold, steps, percentile=percentile)  # type: ignore[arg-type]
     info: dict[str, Any] = {"threshold": threshold, "calibrate": calibrate, "calib_steps": steps,
                             "calib_samples": int(len(x_calib)),
-                            "thresholds": [s.threshold for s in net.stages if not s.is_readout]}
+                            "thresholds": {p.name: p.threshold for p in net.populations}}
     if calibrate != "none":
         cfg = SimConfig(steps, get_target(target), reset, compare)  # type: ignore[arg-type]
         fn = calibrate_bias if calibrate == "light" else calibrate_potential

@@ -1,212 +1,218 @@
-"""Map a :class:`FloatNetwork` to the integer IR (the float -> integer boundary).
+"""Map a :class:`FloatNetwork` (a DAG) to the integer IR: the float -> integer boundary.
 
-For stage ``l`` with threshold ``lambda_l`` and input unit ``u`` (the input grid step for the
-first stage, the previous threshold for hidden stages, divided by ``k*k`` for every average
-pool in between, since the IR's ``SumPool`` sums instead of averaging), the neuron works in
-threshold units ``Theta_l = 2**k_l``::
+**Units.**  Every spike tensor carries a real unit per channel (per feature for 1-D): the
+Input's grid step ``s``; a population's threshold ``lambda`` (its spike counts ``n`` stand for
+``a = lambda n / L``); ``unit / (kh*kw)`` after a pool (the IR's SumPool sums); a flatten
+repeats each channel's unit over H*W; a concat concatenates units.
 
-    W_eff = W * u / lambda_l            b_eff = b / lambda_l           (real, per step)
-    W_int * 2**weight_exp  ~  W_eff * Theta        bias_mant * 2**bias_exp  ~  b_eff * Theta
-    v0 = round((v0_fraction + v0_offset) * Theta)
+**Merge equations.**  Population ``c`` with threshold ``lambda``, initial-potential fraction
+``phi`` (+ per-neuron offset ``o``) and synapses ``i = 1..K`` (``u_i`` the unit of synapse
+``i``'s source, per input channel) works in threshold units ``Theta = 2**k``::
 
-(Bu et al., ICLR 2022, for theta = lambda and v0 = theta/2.)  ``k`` is chosen *exactly* when
-some ``k`` makes every ``W_eff * 2**k`` and ``b_eff * 2**k`` an integer that fits the target
-(power-of-two QAT scales guarantee this): then the integer network computes the quantized
-ANN bit for bit.  Otherwise ``k`` is chosen for full 8-bit weight resolution and the rounding
-error is measured and reported.  The readout uses ``lambda = 1`` (logits scaled by Theta).
+    W_eff,i = W_i * u_i / lambda          b_eff = sum_i b_i / lambda
+    W_int,i * 2**e_i = W_eff,i * Theta    (e_i >= 0, one exponent per branch)
+    bias_mant * 2**bias_exp = b_eff * Theta        v0 = (phi + o) * Theta
+
+so that, with QCFS ``y = lambda clip(floor(z L / lambda + phi), 0, L) / L`` (Bu et al., ICLR
+2022) and ``z = sum_i W_i (*) a_i + b``, ``Theta z L / lambda = sum_i W_int,i 2**e_i (*) n_i +
+L (bias + ...)``: the integer network counts ``n_c = floor((sum_i I_i + L bias + v0) / Theta)``
+exactly.  ``k`` is chosen *jointly over all branches*: the smallest ``k >= 1`` making every
+``W_eff,i * 2**k``, ``b_eff * 2**k`` and ``(phi + o) * 2**k`` an integer (power-of-two QAT
+scales guarantee one; an identity shortcut from population ``a`` needs ``lambda_a Theta /
+lambda`` integral, i.e. ``k >= log2(lambda / lambda_a)``), within the target's threshold and
+state widths.  Otherwise (float route, BatchNorm) ``k`` gives the finest branch full weight
+resolution while every branch's exponent stays within the target's range, and the per-branch
+rounding error is reported (never silently: ``allow_inexact=False`` refuses).  The readout
+uses ``lambda = 1`` and no ``v0`` (logits scaled by ``Theta``).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 
 import numpy as np
 
-from neurodeploy.convert.stages import FloatNetwork, FloatStage
+from neurodeploy.convert.report import BranchReport, ConversionReport, LayerReport
+from neurodeploy.convert.stages import INPUT, FloatNetwork, FloatPopulation, FloatSynapse, TensorOp
 from neurodeploy.ir.dtypes import IntT, IRError
-from neurodeploy.ir.graph import Graph, Schedule, infer_shapes
-from neurodeploy.ir.nodes import (
-    BIAS_T,
-    CompareMode,
-    Conv,
-    Dense,
-    Flatten,
-    IFPopulation,
-    Input,
-    Node,
-    Readout,
-    ResetMode,
-    SumPool,
-)
-from neurodeploy.ir.verify import accumulator_bound, value_bounds, verify_graph
+from neurodeploy.ir.graph import Graph, Schedule
+from neurodeploy.ir.nodes import (BIAS_T, CompareMode, Concat, Conv, Dense, Flatten, IFPopulation, Input, Node,
+                                  Readout, ResetMode, SumPool)
+from neurodeploy.ir.verify import accumulator_bound, verify_graph
 from neurodeploy.targets import CPU, TargetSpec
 
+__all__ = ["BranchReport", "ConversionReport", "LayerReport", "integerize", "min_exponent", "tensor_units"]
+
 MAX_EXACT_K = 30
+PLAIN = Schedule()
 
 
-@dataclass(frozen=True)
-class LayerReport:
-    """How one stage was mapped, and what the mapping lost."""
-
-    name: str
-    source_layer: str
-    threshold: int
-    weight_exp: int
-    bias_exp: int
-    exact: bool
-    max_weight_error: float       # max |W_int*2^e - W_eff*Theta| / max|W_eff*Theta|
-    max_bias_error: float         # max |bias_int - b_eff*Theta| in threshold units / Theta
-    accumulator_bound: int
-
-
-@dataclass(frozen=True)
-class ConversionReport:
-    layers: tuple[LayerReport, ...]
-
-    @property
-    def exact(self) -> bool:
-        return all(layer.exact for layer in self.layers)
-
-    def to_json(self) -> dict:
-        return {"exact": self.exact, "layers": [asdict(layer) for layer in self.layers]}
-
-
-def _is_integral(a: np.ndarray) -> bool:
-    return bool(np.all(a == np.round(a)))
+def min_exponent(values: np.ndarray) -> int:
+    """Smallest ``k >= 0`` with ``values * 2**k`` all integers (float64, exact bit arithmetic)."""
+    a = np.asarray(values, np.float64).ravel()
+    if not np.all(np.isfinite(a)):
+        raise IRError("non-finite value in weights, bias or initial potential")
+    a = a[a != 0]
+    if a.size == 0:
+        return 0
+    mant, exp = np.frexp(np.abs(a))                            # |a| = mant * 2**exp, mant in [0.5, 1)
+    m = (mant * 2.0**53).astype(np.int64)                      # exact 53-bit integer mantissa
+    trailing = np.log2((m & -m).astype(np.float64)).astype(np.int64)
+    return int(max(0, int((53 - exp - trailing).max())))
 
 
 def _mantissa_exponent(target: np.ndarray, mant_t: IntT, min_exp: int = 0) -> tuple[np.ndarray, int]:
-    """Smallest exponent ``e >= min_exp`` with ``round(target / 2**e)`` inside ``mant_t``."""
-    exp = min_exp
+    """Smallest exponent ``e >= min_exp`` with ``rint(target / 2**e)`` inside ``mant_t``."""
+    peak = float(np.abs(target).max(initial=0.0))
+    exp = max(min_exp, 0 if peak <= mant_t.hi else math.ceil(math.log2(peak / mant_t.hi)) - 1)
     while True:
         mant = np.rint(target / 2.0**exp)
-        if mant_t.fits(mant.astype(np.int64)) if mant.size else True:
+        if mant_t.fits(mant.astype(np.int64)):
             return mant.astype(np.int64), exp
         exp += 1
-        if exp > 40:
-            raise IRError(f"value {np.abs(target).max():.3g} cannot be represented with {mant_t.describe()}")
 
 
-def _exact_k(w_eff: np.ndarray, b_eff: np.ndarray, v0_frac: np.ndarray, max_k: int) -> int | None:
-    for k in range(1, max_k + 1):
-        scale = 2.0**k
-        if _is_integral(w_eff * scale) and _is_integral(b_eff * scale) and _is_integral(v0_frac * scale):
-            return k
-    return None
+def tensor_units(op: TensorOp, units: list[np.ndarray], shapes: list[tuple[int, ...]]) -> np.ndarray:
+    """Real unit per channel of a tensor op's output from its sources' (see module docstring)."""
+    if op.op == "pool":
+        return units[0] / (op.kernel[0] * op.kernel[1])
+    if op.op == "flatten":
+        return np.repeat(units[0], int(np.prod(shapes[0][1:])) if len(shapes[0]) == 3 else 1)
+    return np.concatenate(units)
 
 
-def _resolution_k(w_eff: np.ndarray, weight_t: IntT) -> int:
-    peak = float(np.abs(w_eff).max(initial=0.0))
-    if peak == 0.0:
-        return 1
-    return max(1, int(math.floor(math.log2(weight_t.hi / peak))))
+def _tensor_node(op: TensorOp) -> Node:
+    meta = {"source_layer": op.module, **op.meta}
+    if op.op == "pool":
+        return SumPool(op.name, op.sources[0], kernel=op.kernel, stride=op.stride, padding=op.padding, meta=meta)
+    if op.op == "flatten":
+        return Flatten(op.name, op.sources[0], meta=meta)
+    return Concat(op.name, op.sources, meta=meta)
 
 
-def _stage_nodes(stage: FloatStage, src: str) -> tuple[list[Node], str]:
-    """IR nodes for the stage's pre-ops (SumPool / Flatten); returns them and the new source."""
-    nodes: list[Node] = []
-    for i, (op, k) in enumerate(stage.pre):
-        name = f"{stage.name}_{op}{i}"
-        nodes.append(SumPool(name, src, kernel=k) if op == "pool" else Flatten(name, src))
-        src = name
-    return nodes, src
+def _effective_weight(syn: FloatSynapse, unit: np.ndarray, lam: float) -> np.ndarray:
+    """``W * u / lambda`` with the unit of the input channel each weight reads."""
+    w = np.asarray(syn.weight, np.float64)
+    if syn.kind == "dense":
+        if w.ndim != 2 or w.shape[1] != unit.size:
+            raise IRError(f"{syn.name}: dense weight {w.shape} does not match {unit.size} input features")
+        return w * unit[None, :] / lam
+    co, ci_g = w.shape[:2]
+    if ci_g * syn.groups != unit.size:
+        raise IRError(f"{syn.name}: conv weight {w.shape} with {syn.groups} groups does not match "
+                      f"{unit.size} input channels")
+    channel = (np.arange(co) // (co // syn.groups))[:, None] * ci_g + np.arange(ci_g)[None, :]
+    return w * unit[channel][:, :, None, None] / lam
+
+
+def _choose_k(pop: FloatPopulation, w_eff: list[np.ndarray], b_eff: np.ndarray, v0_frac: np.ndarray,
+              spec: TargetSpec, max_k: int, allow_inexact: bool) -> tuple[int, bool]:
+    """``(k, exact)``: the smallest ``k`` making every branch integral, else a resolution choice."""
+    k = max(1, *(min_exponent(a) for a in (*w_eff, b_eff, v0_frac)))
+    if k <= max_k:
+        return k, True
+    if not allow_inexact:
+        raise IRError(f"{pop.name}: no power-of-two threshold up to 2^{max_k} represents its weights, bias "
+                      f"and initial potential exactly on target {spec.name}")
+    hi = IntT(spec.weight_bits).hi
+    ks = [math.floor(math.log2(hi / peak)) for a in w_eff if (peak := float(np.abs(a).max(initial=0.0))) > 0]
+    if not ks:
+        return 1, False
+    return max(1, min(max(ks), min(ks) + spec.weight_exp_range[1], max_k)), False
+
+
+def _broadcast(values: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
+    """Per-channel (axis 0) or per-neuron values broadcast to the population shape."""
+    v = np.asarray(values, np.float64)
+    if v.ndim == 1 and len(shape) == 3 and v.size == shape[0]:
+        v = v[:, None, None]
+    return np.broadcast_to(v, shape)
+
+
+def _map_target(pop: FloatPopulation, units: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
+                spec: TargetSpec, reset: ResetMode, compare: CompareMode, allow_inexact: bool,
+                ) -> tuple[list[Node], Node, LayerReport]:
+    """Synapse nodes, the population/readout node and its report (bounds filled in later)."""
+    lam = 1.0 if pop.is_readout else float(pop.threshold)  # type: ignore[arg-type]
+    if not (math.isfinite(lam) and lam > 0):
+        raise IRError(f"{pop.name}: threshold must be a finite value > 0 (set thresholds first), got {lam}")
+    weight_t, bias_t = IntT(spec.weight_bits), IntT(min(spec.bias_mant_bits, BIAS_T.bits))
+    max_k = min(MAX_EXACT_K, spec.threshold_bits - 1, spec.state_bits - 2)
+    w_eff = [_effective_weight(s, units[s.source], lam) for s in pop.synapses]
+    b_eff = pop.bias / lam
+    with_v0 = not pop.is_readout and reset != "zero"
+    offset = pop.v0_offset if with_v0 and pop.v0_offset is not None else 0.0
+    v0_frac = np.asarray((pop.v0_fraction if with_v0 else 0.0) + np.asarray(offset, np.float64), np.float64)
+    k, exact_k = _choose_k(pop, w_eff, b_eff, v0_frac, spec, max_k, allow_inexact)
+    theta = 1 << k
+    syn_nodes: list[Node] = []
+    branches = []
+    for syn, w in zip(pop.synapses, w_eff):
+        target = w * theta
+        w_int, w_exp = _mantissa_exponent(target, weight_t)
+        if w_exp > spec.weight_exp_range[1]:
+            raise IRError(f"{syn.name}: weight exponent {w_exp} exceeds target {spec.name} range "
+                          f"{spec.weight_exp_range} (Theta = 2^{k}; lower the scale of this branch)")
+        err = float(np.abs(w_int * 2.0**w_exp - target).max(initial=0.0)) / (float(np.abs(target).max(initial=0.0)) or 1.0)
+        meta = {"source_layer": syn.module, **({"identity": "1"} if syn.identity else {}), **syn.meta}
+        if syn.kind == "conv":
+            syn_nodes.append(Conv(syn.name, syn.source, w_int, stride=syn.stride, padding=syn.padding,
+                                  weight_exp=w_exp, dilation=syn.dilation, groups=syn.groups, meta=meta))
+        else:
+            syn_nodes.append(Dense(syn.name, syn.source, w_int, weight_exp=w_exp, meta=meta))
+        branches.append(BranchReport(syn.name, syn.source, syn.module, w_exp, exact_k and err == 0.0, err, 0))
+    shape = syn_nodes[0].out_shape([shapes[pop.synapses[0].source]])
+    bias_mant, bias_exp = _mantissa_exponent(b_eff * theta, bias_t, spec.bias_exp_range[0])
+    bias_err = float(np.abs(bias_mant * 2.0**bias_exp - b_eff * theta).max(initial=0.0)) / theta
+    bias_full = _broadcast(bias_mant, shape).astype(np.int64)
+    sources = tuple(s.name for s in pop.synapses)
+    meta = {"source_layer": pop.source_layer, **pop.meta}
+    if pop.is_readout:
+        target_node: Node = Readout(pop.name, sources, shape, bias_mant=bias_full, bias_exp=bias_exp, meta=meta)
+    else:
+        target_node = IFPopulation(
+            pop.name, sources, shape, threshold=np.full(shape, theta, np.int64),
+            v0=np.rint(_broadcast(v0_frac, shape) * theta).astype(np.int64), bias_mant=bias_full,
+            bias_exp=bias_exp, reset=reset, compare=compare, state_t=IntT(spec.state_bits), meta=meta)
+    exact = exact_k and bias_err == 0.0 and all(b.exact for b in branches)
+    report = LayerReport(pop.name, pop.source_layer, theta, bias_exp, exact, bias_err, tuple(branches))
+    return syn_nodes, target_node, report
 
 
 def integerize(net: FloatNetwork, spec: TargetSpec = CPU, *, reset: ResetMode = "subtract",
-               compare: CompareMode = ">=", schedule: Schedule = Schedule(),
+               compare: CompareMode = ">=", schedule: Schedule = PLAIN,
                allow_inexact: bool = True) -> tuple[Graph, ConversionReport]:
-    """Integer IR graph and per-layer report for ``net`` on ``spec``.
+    """Integer IR graph and per-population report for ``net`` on ``spec`` (see module docstring).
 
-    ``reset="zero"`` maps to hard-reset neurons with ``v0 = 0`` (Lava's stock LIF mode).
-    Raises :class:`IRError` naming the stage when a value cannot fit the target, or when the
-    mapping is inexact and ``allow_inexact`` is false.
+    ``reset="zero"`` maps to hard-reset neurons with ``v0 = 0`` (Lava's stock LIF mode).  Raises
+    :class:`IRError` naming the node when a value cannot fit the target, or when the mapping is
+    inexact and ``allow_inexact`` is false.  Node names are the FloatNetwork's.
     """
-    weight_t = IntT(spec.weight_bits)
-    bias_t = IntT(min(spec.bias_mant_bits, BIAS_T.bits))
-    max_k = min(MAX_EXACT_K, spec.threshold_bits - 1, spec.state_bits - 2)
-    nodes: list[Node] = [Input("input", tuple(net.input.shape), bits=net.input.bits, scale=net.input.scale)]
-    src, unit = "input", net.input.scale
+    c0 = net.input.shape[0]
+    nodes: list[Node] = [Input(INPUT, tuple(net.input.shape), bits=net.input.bits, scale=net.input.scale)]
+    shapes: dict[str, tuple[int, ...]] = {INPUT: tuple(net.input.shape)}
+    units: dict[str, np.ndarray] = {INPUT: np.full(c0, float(net.input.scale))}
     reports: list[LayerReport] = []
-    for stage in net.stages:
-        pre_nodes, src = _stage_nodes(stage, src)
-        nodes.extend(pre_nodes)
-        for op, k in stage.pre:
-            if op == "pool":
-                unit /= k * k
-        lam = 1.0 if stage.threshold is None else float(stage.threshold)
-        if not lam > 0:
-            raise IRError(f"{stage.name}: threshold must be > 0, got {lam}")
-        w_eff = np.asarray(stage.weight, np.float64) * (unit / lam)
-        b_eff = np.asarray(stage.bias, np.float64) / lam
-        v0_frac = 0.0 if reset == "zero" else float(stage.v0_fraction)
-        offset = np.zeros(1) if stage.v0_offset is None or reset == "zero" else stage.v0_offset
-        k = _exact_k(w_eff, b_eff, v0_frac + np.asarray(offset, np.float64), max_k)
-        exact = k is not None
-        if not exact:
-            if not allow_inexact:
-                raise IRError(f"{stage.name}: no power-of-two threshold up to 2^{max_k} represents "
-                              f"its weights/bias exactly on target {spec.name}")
-            k = min(_resolution_k(w_eff, weight_t), max_k)
-        syn, report, theta = _make_synapse(stage, src, w_eff, b_eff, k, weight_t, spec)
-        nodes.append(syn)
-        bias_mant, bias_exp = _mantissa_exponent(b_eff * theta, bias_t)
-        bias_err = float(np.abs(bias_mant * 2.0**bias_exp - b_eff * theta).max(initial=0.0)) / theta
-        shape = infer_shapes(tuple(nodes))[syn.name]
-        bias_full = _per_neuron(bias_mant, shape)
-        if stage.is_readout:
-            nodes.append(Readout(f"{stage.name}_out", syn.name, shape, bias_mant=bias_full,
-                                 bias_exp=bias_exp, meta={"source_layer": stage.source_layer}))
-        else:
-            v0_real = (v0_frac + _per_neuron_float(offset, shape)) * theta
-            nodes.append(IFPopulation(
-                f"{stage.name}_if", syn.name, shape, threshold=np.full(shape, theta, np.int64),
-                v0=np.rint(v0_real).astype(np.int64), bias_mant=bias_full, bias_exp=bias_exp,
-                reset=reset, compare=compare, state_t=IntT(spec.state_bits),
-                meta={"source_layer": stage.source_layer}))
-            src, unit = f"{stage.name}_if", float(lam)
-        exact_layer = exact and bias_err == 0.0 and report["max_weight_error"] == 0.0
-        reports.append(LayerReport(bias_exp=bias_exp, max_bias_error=bias_err, exact=exact_layer, **report))
+    for fn in net.nodes:
+        if isinstance(fn, TensorOp):
+            node = _tensor_node(fn)
+            src_shapes = [shapes[s] for s in fn.sources]
+            shapes[fn.name] = node.out_shape(src_shapes)
+            units[fn.name] = tensor_units(fn, [units[s] for s in fn.sources], src_shapes)
+            nodes.append(node)
+            continue
+        syns, target, report = _map_target(fn, units, shapes, spec, reset, compare, allow_inexact)
+        nodes.extend(syns)
+        nodes.append(target)
+        shapes[fn.name] = target.out_shape([s.out_shape([shapes[s.source]]) for s in syns])  # type: ignore[union-attr]
+        if not fn.is_readout:
+            units[fn.name] = np.full(shapes[fn.name][0], float(fn.threshold))  # type: ignore[arg-type]
+        reports.append(report)
     graph = Graph(tuple(nodes), schedule=schedule,
                   meta={**net.meta, "levels": str(net.levels), "target": spec.name})
-    bounds = value_bounds(graph)
-    fixed = []
-    for r, n in zip(reports, [n for n in graph.nodes if isinstance(n, (Dense, Conv))]):
-        fixed.append(LayerReport(**{**asdict(r), "accumulator_bound": accumulator_bound(n, bounds[n.source])}))
+    bounds = graph.value_bounds()
+    final = [replace(r, branches=tuple(
+        replace(b, accumulator_bound=accumulator_bound(graph.node(b.synapse), bounds[b.source]))  # type: ignore[arg-type]
+        for b in r.branches)) for r in reports]
     verify_graph(graph, spec)
-    return graph, ConversionReport(tuple(fixed))
-
-
-def _make_synapse(stage: FloatStage, src: str, w_eff: np.ndarray, b_eff: np.ndarray, k: int,
-                  weight_t: IntT, spec: TargetSpec) -> tuple[Node, dict, int]:
-    theta = 1 << k
-    target = w_eff * theta
-    w_int, w_exp = _mantissa_exponent(target, weight_t)
-    lo, hi = spec.weight_exp_range
-    if w_exp > hi:
-        raise IRError(f"{stage.name}: weight exponent {w_exp} exceeds target {spec.name} range {lo}..{hi}")
-    peak = float(np.abs(target).max(initial=0.0)) or 1.0
-    err = float(np.abs(w_int * 2.0**w_exp - target).max(initial=0.0)) / peak
-    name = f"{stage.name}_syn"
-    if stage.kind == "conv":
-        syn: Node = Conv(name, src, w_int, stride=stage.stride, padding=stage.padding, weight_exp=w_exp,
-                         meta={"source_layer": stage.source_layer})
-    else:
-        syn = Dense(name, src, w_int, weight_exp=w_exp, meta={"source_layer": stage.source_layer})
-    report = {"name": stage.name, "source_layer": stage.source_layer, "threshold": theta,
-              "weight_exp": w_exp, "max_weight_error": err, "accumulator_bound": 0}
-    return syn, report, theta
-
-
-def _per_neuron(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Broadcast per-output-channel values (axis 0) to the population shape."""
-    v = np.asarray(values)
-    if v.ndim == 1 and len(shape) == 3:
-        v = v[:, None, None]
-    return np.broadcast_to(v, shape).astype(np.int64)
-
-
-def _per_neuron_float(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    v = np.asarray(values, np.float64)
-    if v.ndim == 1 and v.size == shape[0] and len(shape) == 3:
-        v = v[:, None, None]
-    return np.broadcast_to(v, shape)
+    return graph, ConversionReport(tuple(final))

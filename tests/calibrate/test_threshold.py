@@ -1,4 +1,4 @@
-"""Threshold pass (CAL section 5.2): the MMSE search equals a brute-force argmin over the same grid
+"""Threshold pass (CAL section 5.2, on a chain and a DAG): the MMSE search equals a brute-force argmin over the same grid
 {max (1 - 0.01 i), i = 0..94}, its loss is <= the loss at V = max, the EMA over batches follows
 momentum 0.9, and max / percentile read the activations; only thresholds change."""
 from __future__ import annotations
@@ -47,14 +47,18 @@ def test_mmse_ema_over_batches() -> None:
 
 def test_max_and_percentile(net, x_int) -> None:
     acts, _ = ann_forward(net, x_int)
+    assert list(acts) == [p.name for p in net.populations]
     out = set_thresholds(net, x_int, "max", 8)
-    assert [s.threshold for s in out.stages[:2]] == pytest.approx([a.max() for a in acts])
+    assert [p.threshold for p in out.populations] == pytest.approx([a.max() for a in acts.values()])
     out = set_thresholds(net, x_int, "percentile", 8, percentile=90.0)
-    assert [s.threshold for s in out.stages[:2]] == pytest.approx([np.percentile(a, 90.0) for a in acts])
-    assert out.stages[2].threshold is None
-    for old, new in zip(net.stages, out.stages):      # only thresholds change
-        assert np.array_equal(old.weight, new.weight) and np.array_equal(old.bias, new.bias)
-        assert old.pre == new.pre and old.v0_fraction == new.v0_fraction
+    assert [p.threshold for p in out.populations] == pytest.approx([np.percentile(a, 90.0) for a in acts.values()])
+    assert out.readout.threshold is None
+    for old, new in zip(net.nodes, out.nodes):      # only thresholds change
+        assert type(old) is type(new) and old.name == new.name
+        if hasattr(old, "synapses"):
+            assert old.synapses == new.synapses and old.v0_fraction == new.v0_fraction
+        else:
+            assert old == new
 
 
 def test_errors(net, x_int) -> None:

@@ -21,8 +21,7 @@ from torch import nn
 
 from neurodeploy.calibrate.ann import ann_forward
 from neurodeploy.cli import main
-from neurodeploy.convert.from_brevitas import UnsupportedLayerError
-from neurodeploy.convert.from_float import StateDictError, load_float_model, network_from_float
+from neurodeploy.convert.from_float import StateDictError, UnsupportedLayerError, load_float_model, network_from_float
 from neurodeploy.convert.stages import InputSpec
 from neurodeploy.data.mnist import default_mnist_dir
 
@@ -54,10 +53,11 @@ def test_bn_folding_keeps_float_output() -> None:
     model.eval()
     x = np.random.default_rng(0).integers(0, 256, (16, 1, 12, 12))
     net, notes = network_from_float(model, SPEC)
-    assert notes == [] and len(net.stages) == 3 and net.stages[-1].is_readout
-    assert [s.name for s in net.stages] == ["conv1", "fc2", "fc3"]
-    assert [s.source_layer for s in net.stages] == ["0", "5", "9"]
-    assert net.stages[0].meta["batchnorm"] == "1" and net.stages[1].meta["batchnorm"] == "6"
+    assert notes == [] and [p.name for p in net.populations] == ["conv1_if", "fc2_if"]
+    assert net.readout.name == "fc3_out" and net.readout.is_readout
+    assert [p.source_layer for p in (*net.populations, net.readout)] == ["0", "5", "9"]
+    syns = [p.synapses[0] for p in net.populations]
+    assert syns[0].meta["batchnorm"] == "1" and syns[1].meta["batchnorm"] == "6"
     with torch.no_grad():
         ref = model(torch.as_tensor(x, dtype=torch.float32) / 256).double().numpy()
     _, logits = ann_forward(net, x)
@@ -66,14 +66,18 @@ def test_bn_folding_keeps_float_output() -> None:
 
 def test_unsupported_and_maxpool() -> None:
     bad = nn.Sequential(nn.Linear(4, 4), nn.Sigmoid(), nn.Linear(4, 2))
-    with pytest.raises(UnsupportedLayerError, match=r"layer '1': unsupported layer type Sigmoid"):
+    with pytest.raises(UnsupportedLayerError, match=r"^1 \(Sigmoid; fx node _1\): unsupported layer type Sigmoid"):
         network_from_float(bad, InputSpec((4,), 8, 1 / 256))
     mp = small_cnn(nn.MaxPool2d(2))
-    with pytest.raises(UnsupportedLayerError, match=r"layer '3': MaxPool2d .*maxpool_to_avgpool"):
+    with pytest.raises(UnsupportedLayerError, match=r"^3 \(MaxPool2d; fx node _3\): .*--maxpool-to-avgpool"):
         network_from_float(mp, SPEC)
     net, notes = network_from_float(mp, SPEC, maxpool_to_avgpool=True)
-    assert notes == ["layer '3': MaxPool2d(2) replaced by AvgPool2d(2)"]
-    assert "maxpool_to_avgpool" in net.meta and net.stages[1].pre == (("pool", 2), ("flatten", 0))
+    assert notes == [("3 (MaxPool2d; fx node _3): MaxPool2d replaced by AvgPool2d(kernel (2, 2), stride (2, 2), "
+                      "padding (0, 0))")]
+    assert "maxpool_to_avgpool" in net.meta
+    pool = net.node("pool1")
+    assert (pool.op, pool.sources, pool.kernel, pool.stride, pool.module) == ("pool", ("conv1_if",), (2, 2), (2, 2), "3")
+    assert net.node("fc2_if").synapses[0].source == "flatten1"
 
 
 def test_state_dict_errors(tmp_path: Path) -> None:
@@ -86,7 +90,7 @@ def test_state_dict_errors(tmp_path: Path) -> None:
     with pytest.raises(StateDictError, match="missing key '5.bias'"):
         load_float_model("small_mlp", tmp_path / "missing.pt")
     torch.save(state, tmp_path / "ok.pt")
-    assert isinstance(load_float_model("neurodeploy.convert.float_zoo:small_mlp", tmp_path / "ok.pt"), nn.Sequential)
+    assert isinstance(load_float_model("neurodeploy.convert.float_zoo:small_mlp", tmp_path / "ok.pt"), nn.Module)
     with pytest.raises(ValueError, match="not a float zoo model"):
         load_float_model("nope", None)
 
