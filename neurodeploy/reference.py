@@ -1,69 +1,96 @@
 """Integer quantized-ANN reference (no spikes, pure integer numpy) and mismatch metrics.
 
-For ``L`` levels, population ``l`` of the graph computes counts (``floor`` division)::
+For ``L`` levels, a population with synapses ``k`` computes counts (``floor`` division)::
 
-    V   = shift(W @ n_{l-1}, weight_exp) + L * bias         (source is spiking)
-    V   = L * (shift(W @ x, weight_exp) + bias)              (source is the analog Input)
-    n_l = clip(floor((V + v0') / theta), 0, L)               v0' = v0 (">=") or v0 - 1 (">")
+    V   = sum_{k spiking} I_k + L * (sum_{k analog} I_k + bias)
+    n   = clip(floor((V + v0') / theta), 0, L)            v0' = v0 (">=") or v0 - 1 (">")
 
-SumPool sums counts, Flatten reshapes, and the readout logits are
-``shift(W @ n, weight_exp) + L * bias`` (``L * (shift(W @ x) + bias)`` from the Input).
+where ``I_k = shift(W_k @ a_k, weight_exp_k)`` (or the conv) of what reaches synapse ``k``: an
+*analog* synapse reads values derived from the Input only (constant over time, so the SNN
+integrates it ``L`` times); a *spiking* synapse reads values derived from populations only
+(their counts ``n``).  A synapse reading both (e.g. a Concat of the Input and a population) has
+no such form and is refused with an :class:`IRError` naming it.  SumPool sums counts, Flatten
+reshapes, Concat concatenates, and the readout logits are ``V`` without the clip.
 
 This equals the SNN exactly where the identities guarantee it (methods.md §0.3, §4.1): the
 first population under a plain schedule at ``T = L`` with ``0 <= v0 < theta`` and subtractive
-reset (I3), and every layer under ``two_phase`` with ``window = L`` when no state saturates and
-every synapse fed by spikes has ``weight_exp >= 0`` (a per-step floor-shift of spikes is not
-the floor-shift of their sum otherwise).
+reset (I3), and every population of a DAG under ``two_phase`` with ``window = L`` when no
+state saturates and every spiking synapse has ``weight_exp >= 0`` (a per-step floor-shift of
+spikes is not the floor-shift of their sum otherwise).  Two-phase edge delays land every
+source's fire window in its consumer's integration window, so shortcuts add counts too.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from neurodeploy.backends.cpusim.fast import Synapse, sum_pool
+from neurodeploy.backends.cpusim.kernels import Synapse, int_dtype, sum_pool
 from neurodeploy.backends.cpusim.trace import Trace
+from neurodeploy.ir.dtypes import IRError
 from neurodeploy.ir.graph import Graph
-from neurodeploy.ir.nodes import Conv, Dense, Flatten, IFPopulation, Input, Readout, SumPool
+from neurodeploy.ir.nodes import IFPopulation, Node
 
 CATEGORIES = ("match", "ann0_snn_pos", "under", "over", "ann_pos_snn0")
+Origin = Literal["analog", "spiking", "mixed"]
 
 
 @dataclass
 class AnnResult:
-    """Per-population counts ``(batch, *shape)`` and readout logits ``(batch, *readout shape)``."""
+    """Per-population counts ``(batch, *shape)`` keyed by population name, and readout logits
+    ``(batch, *readout shape)``."""
 
     counts: dict[str, np.ndarray]
     logits: np.ndarray
 
 
+def _origin(kinds: list[Origin]) -> Origin:
+    """``analog`` if every input is, ``spiking`` if every input is, else ``mixed``."""
+    return kinds[0] if all(k == kinds[0] for k in kinds) else "mixed"
+
+
+def _stateless(n: Node, values: list[np.ndarray], bounds: list[int]) -> np.ndarray:
+    """Exact value of a synapse or tensor op; synapses and pools use the fast kernels."""
+    kind = type(n).__name__
+    if n.role == "synapse":
+        return Synapse(n, bounds[0])(values[0])                      # type: ignore[arg-type]
+    if kind == "SumPool":
+        return sum_pool(n, values[0], int_dtype(n.value_bound(bounds))).astype(np.int64)  # type: ignore[arg-type]
+    return n.apply(values)                                           # Flatten, Concat: exact int64
+
+
 def ann_reference(graph: Graph, x: np.ndarray, levels: int) -> AnnResult:
     """Run the integer quantized ANN with ``levels`` = L on inputs ``x`` (batch, *input shape)."""
+    graph.check_dataflow()
     L = int(levels)
     value: dict[str, np.ndarray] = {}
-    bound: dict[str, int] = {}                   # largest magnitude a node emits
-    analog: dict[str, bool] = {}                 # does the node carry the (constant) input?
+    bound: dict[str, int] = {}                   # largest magnitude a node emits (counts: L)
+    origin: dict[str, Origin] = {}
     counts: dict[str, np.ndarray] = {}
     logits = np.zeros(0, np.int64)
     for n in graph.nodes:
-        if isinstance(n, Input):
-            value[n.name], bound[n.name], analog[n.name] = np.asarray(x, np.int64), n.value_t.hi, True
+        ins = list(n.inputs)
+        if n.role == "input":
+            value[n.name], bound[n.name], origin[n.name] = np.asarray(x, np.int64), n.value_bound([]), "analog"
             continue
-        src, is_analog = value[n.source], analog[n.source]
-        analog[n.name] = is_analog
-        if isinstance(n, (Dense, Conv)):
-            value[n.name] = Synapse(n, bound[n.source])(src)            # shift(W @ s, exp), exact
-        elif isinstance(n, SumPool):
-            value[n.name], bound[n.name] = sum_pool(n, src), bound[n.source] * n.kernel ** 2
-        elif isinstance(n, Flatten):
-            value[n.name], bound[n.name] = src.reshape(len(src), -1), bound[n.source]
-        elif isinstance(n, IFPopulation):
-            V = L * (src + n.bias) if is_analog else src + L * n.bias
-            offset = n.v0 if n.compare == ">=" else n.v0 - 1                 # v > th <=> v-1 >= th
+        if n.role in ("synapse", "tensor"):
+            origin[n.name] = _origin([origin[s] for s in ins])
+            if n.role == "synapse" and origin[n.name] == "mixed":
+                raise IRError(f"{n.name}: reads both the analog Input and spikes (through {ins[0]!r}); "
+                              "the integer ANN reference needs each synapse to read one or the other")
+            value[n.name] = _stateless(n, [value[s] for s in ins], [bound[s] for s in ins])
+            bound[n.name] = n.value_bound([bound[s] for s in ins])
+            continue
+        spiking = sum((value[s] for s in ins if origin[s] == "spiking"), 0)
+        analog = sum((value[s] for s in ins if origin[s] == "analog"), 0)
+        V = spiking + L * (analog + n.bias)                          # type: ignore[union-attr]
+        if isinstance(n, IFPopulation):
+            offset = n.v0 if n.compare == ">=" else n.v0 - 1         # v > theta <=> v - 1 >= theta
             counts[n.name] = np.clip(np.floor_divide(V + offset, n.threshold), 0, L)
-            value[n.name], bound[n.name], analog[n.name] = counts[n.name], L, False
-        elif isinstance(n, Readout):
-            logits = L * (src + n.bias) if is_analog else src + L * n.bias
+            value[n.name], bound[n.name], origin[n.name] = counts[n.name], L, "spiking"
+        else:
+            logits = V
     return AnnResult(counts=counts, logits=logits)
 
 

@@ -1,7 +1,9 @@
 """Public entry point of the CPU simulator: :func:`simulate`.
 
-``simulate`` checks the inputs against the graph's ``Input`` type, resolves probes and runs
-``schedule.total_steps(steps, depth)`` logical steps with the fast batched simulator
+``simulate`` refuses graphs the simulators cannot run (:meth:`Graph.check_dataflow`: cycles,
+dangling nodes, populations not fed by synapses, mismatched merges; one line naming the node),
+checks the inputs against the graph's ``Input`` type, resolves probes and runs
+``schedule.total_steps(steps, graph.depth)`` logical steps with the fast batched simulator
 (default) or the readable reference interpreter; both are bit-identical.
 """
 from __future__ import annotations
@@ -14,6 +16,9 @@ from neurodeploy.backends.cpusim import fast, reference
 from neurodeploy.backends.cpusim.trace import Trace
 from neurodeploy.ir.dtypes import IRError
 from neurodeploy.ir.graph import Graph
+from neurodeploy.ir.ranges import INT64_SPEC, prove_ranges
+
+MAX_TRACE_BYTES = 8 << 30   # recorded spikes/v/current of one simulate() call
 
 
 def check_inputs(graph: Graph, x: np.ndarray) -> np.ndarray:
@@ -50,11 +55,20 @@ def simulate(graph: Graph, x: np.ndarray, steps: int, *, probes: Sequence[str] |
     The run lasts ``graph.schedule.total_steps(steps, graph.depth)`` steps and
     ``Trace.first_useful_step`` is 0 (plain), ``tau`` (srp) or ``D * window`` (two_phase).
     """
-    if steps < 0:
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps: must be >= 0, got {steps}")
+    graph.check_dataflow()
     xs = check_inputs(graph, x)
     names = resolve_probes(graph, probes)
     total = graph.schedule.total_steps(steps, graph.depth)
+    prove_ranges(graph, total, INT64_SPEC)              # refuse what int64 cannot hold, naming node/field
+    per_value = 1 + 8 * record_v + 8 * record_current   # uint8 spikes, int64 v and current
+    shapes = graph.shapes()
+    trace_bytes = total * len(xs) * per_value * sum(int(np.prod(shapes[n])) for n in names)
+    if trace_bytes > MAX_TRACE_BYTES:
+        raise ValueError(f"probes: recording {len(names)} populations for {total} steps x {len(xs)} samples "
+                         f"needs {trace_bytes / 2**30:.1f} GiB (limit {MAX_TRACE_BYTES / 2**30:.0f} GiB); "
+                         "probe fewer populations, steps or samples")
     if impl == "fast":
         return fast.run(graph, xs, total, names, record_v, record_current, chunk=chunk,
                         progress=progress)

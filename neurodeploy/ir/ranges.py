@@ -25,6 +25,8 @@ from neurodeploy.ir.schedule import SRP_GATE_SCALE
 from neurodeploy.targets import CPU, TargetSpec
 
 INT64_MAX = (1 << 63) - 1
+INT64_SPEC = TargetSpec("int64", "what the CPU simulators can compute exactly: every sum inside int64",
+                        current_bits=63, input_bits=62)
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,13 @@ def test_readout_accumulation_over_many_steps_refused() -> None:
 def test_input_wider_than_target_refused() -> None:
     with pytest.raises(IRError, match=r"input\.bits: 20 > 16"):
         prove_ranges(one_neuron(bits=20), 4)
+
+
+def test_simulate_refuses_graphs_beyond_int64() -> None:
+    """The simulator runs the proof first: both implementations would otherwise agree on a wrapped value."""
+    from neurodeploy.backends.cpusim import simulate
+
+    x = np.zeros((1, 1), np.int64)
+    for impl in ("fast", "reference"):
+        with pytest.raises(IRError, match=r"if1: v\(t-1\) \+ I \+ bias can reach"):
+            simulate(one_neuron(bias_exp=62, bias_mant=4), x, 4, impl=impl)

@@ -16,20 +16,22 @@ import pytest
 
 from neurodeploy.backends.cpusim import simulate
 from neurodeploy.ir import Conv, Dense, Graph, IFPopulation, Input, Readout, Schedule
-from neurodeploy.ir.random_graph import random_cnn, random_inputs, random_mlp
+from neurodeploy.ir.random_graph import random_cnn, random_dag, random_inputs, random_mlp
 from neurodeploy.reference import ann_reference, layer_local_counts, mismatch_categories
 
 KW = dict(probes="all", record_v=True, record_current=True)
 
 
 def plain_runs():
+    """Plain-schedule traces of random chains and DAGs (summed currents into merges)."""
     for seed in range(3):
-        for make in (random_mlp, random_cnn):
+        for make in (random_mlp, random_cnn, random_dag):
             g = make(seed)
             yield g, simulate(g, random_inputs(g, 6, seed), 4 + 2 * seed, **KW)
 
 
 def test_i1_conservation_and_i2_bounds() -> None:
+    """I1 ``v(T) = v0 + sum_t (I_t + b) - N theta`` with I the summed current, and I2 0 <= N <= T."""
     for g, tr in plain_runs():
         for p in g.populations():
             N = tr.spike_counts(p.name)
@@ -49,6 +51,7 @@ def constant_drive_graph(w: np.ndarray, bias: np.ndarray, theta: np.ndarray, v0:
 
 @pytest.mark.parametrize("T", [1, 3, 8, 13])
 def test_i3_constant_drive(T: int) -> None:
+    """I3: a constant drive c gives N = clip(floor((T c + v0) / theta), 0, T), incl. c < 0 and c >= theta."""
     rng = np.random.default_rng(T)
     n = 400
     w, bias = rng.integers(-128, 128, n), rng.integers(-300, 300, n)
@@ -62,6 +65,7 @@ def test_i3_constant_drive(T: int) -> None:
 
 
 def test_i4_and_i5_layer_local() -> None:
+    """I5: layer-local counts from inputs equal those from v(T); I4: no ANN>0 and SNN=0 (v0 = theta/2)."""
     for g, tr in plain_runs():
         for p in g.populations():
             n_in, n_res, N = layer_local_counts(g, tr, p.name)
@@ -90,6 +94,7 @@ def positive_mlp(seed: int, schedule: Schedule) -> Graph:
 
 
 def test_srp_with_all_ones_gate_equals_plain() -> None:
+    """SRP whose gate is all ones (checked) equals a plain run after the latch."""
     tau, T = 1, 6
     for seed in range(3):
         srp_g = positive_mlp(seed, Schedule("srp", tau=tau))
@@ -104,8 +109,9 @@ def test_srp_with_all_ones_gate_equals_plain() -> None:
             np.testing.assert_array_equal(srp.v[p.name][tau:], plain.v[p.name])
 
 
-@pytest.mark.parametrize("make", [random_mlp, random_cnn])
+@pytest.mark.parametrize("make", [random_mlp, random_cnn, random_dag])
 def test_srp_phase_a_isolated_and_gate_silences(make) -> None:
+    """Phase-A activity never reaches the readout, gated neurons stay silent, I5 holds at tau."""
     tau = 3
     g = make(5, schedule=Schedule("srp", tau=tau))
     tr = simulate(g, random_inputs(g, 6, 1), 5, **KW)
@@ -124,8 +130,9 @@ def test_srp_phase_a_isolated_and_gate_silences(make) -> None:
 
 
 @pytest.mark.parametrize("compare", [">=", ">"])
-@pytest.mark.parametrize("make", [random_mlp, random_cnn])
+@pytest.mark.parametrize("make", [random_mlp, random_cnn, random_dag])
 def test_two_phase_equals_integer_ann(make, compare: str) -> None:
+    """two_phase at window L equals the integer ANN reference (weight_exp >= 0), chains and DAGs."""
     for L in (1, 4, 7):
         g = make(L, compare=compare, schedule=Schedule("two_phase", window=L))
         g = g.with_nodes([dataclasses.replace(n, weight_exp=max(n.weight_exp, 0))

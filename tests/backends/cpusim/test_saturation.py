@@ -14,7 +14,7 @@ def one_neuron(weight: int, theta: int, v0: int, reset: str, bits: int = 8,
                schedule: Schedule = Schedule()) -> Graph:
     inp = Input("input", (1,), bits=8)
     fc = Dense("fc", "input", [[weight]])
-    pop = IFPopulation("if", "fc", (1,), threshold=[theta], v0=[v0], bias_mant=[3], reset=reset,
+    pop = IFPopulation("if", ("fc",), (1,), threshold=[theta], v0=[v0], bias_mant=[3], reset=reset,
                        state_t=IntT(bits))
     out = Dense("fc2", "if", [[1]])
     return Graph((inp, fc, pop, out, Readout("out", "fc2", (1,), bias_mant=[0])), schedule=schedule)
@@ -34,6 +34,7 @@ def expected_plain(current: int, theta: int, v0: int, reset: str, steps: int, st
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
 @pytest.mark.parametrize("weight, x", [(127, 255), (-128, 255), (1, 40)])
 def test_plain_saturation(impl: str, reset: str, weight: int, x: int) -> None:
+    """v saturates at int8 before compare and reset, pinned at lo without wrapping."""
     g = one_neuron(weight, theta=100, v0=50, reset=reset)
     tr = simulate(g, np.array([[x]]), 6, probes="all", record_v=True, impl=impl)
     want = expected_plain(weight * x, 100, 50, reset, 6, IntT(8))
@@ -44,6 +45,7 @@ def test_plain_saturation(impl: str, reset: str, weight: int, x: int) -> None:
 
 @pytest.mark.parametrize("impl", ["fast", "reference"])
 def test_two_phase_accumulate_saturates(impl: str) -> None:
+    """The two_phase integrate window saturates too; the fire window ignores the input."""
     g = one_neuron(127, theta=100, v0=0, reset="subtract", schedule=Schedule("two_phase", window=4))
     tr = simulate(g, np.array([[255]]), 4, probes="all", record_v=True, impl=impl)
     v = tr.v["if"][:, 0, 0].tolist()
@@ -53,6 +55,7 @@ def test_two_phase_accumulate_saturates(impl: str) -> None:
 
 
 def test_readout_is_not_saturated() -> None:
+    """The readout accumulator is int64 and never clipped."""
     g = one_neuron(127, theta=1, v0=0, reset="subtract", bits=24)
     tr = simulate(g, np.array([[255]]), 3)
     assert tr.readout[:, 0, 0].tolist() == [1, 2, 3]
