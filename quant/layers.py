@@ -48,8 +48,13 @@ def qconv2d(
     stride: int = 1,
     padding: int = 0,
     bias: bool = True,
+    groups: int = 1,
 ) -> QuantConv2d:
-    """A ``QuantConv2d`` with int8 power-of-two weights and (optional) int8 power-of-two bias."""
+    """A ``QuantConv2d`` with int8 power-of-two weights and (optional) int8 power-of-two bias.
+
+    ``groups`` splits the channels as in ``nn.Conv2d``; ``groups == in_channels == out_channels`` is a
+    depthwise convolution (MobileNet, Howard et al. 2017).  The weight scale stays one per tensor.
+    """
     return QuantConv2d(
         in_channels,
         out_channels,
@@ -57,6 +62,7 @@ def qconv2d(
         stride=stride,
         padding=padding,
         bias=bias,
+        groups=groups,
         weight_quant=Int8WeightPerTensorFixedPoint,
         bias_quant=PowerOfTwoBiasInternalScaling if bias else None,
         return_quant_tensor=False,

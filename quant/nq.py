@@ -22,7 +22,7 @@ held-out split has no augmentation.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,8 +30,9 @@ import numpy as np
 from torch import nn
 
 from neurodeploy.quant.noise import qcfs_layers
+from neurodeploy.quant.qcfs import QCFS
 
-__all__ = ["NQSigmaEstimator", "residual_sigmas", "SigmaStats"]
+__all__ = ["NQSigmaEstimator", "residual_sigmas", "counts_by_population", "population_layers", "SigmaStats"]
 
 #: Exponent range used when an intermediate model does not fit the requested target.
 WIDE_EXP = (-40, 40)
@@ -62,6 +63,49 @@ class SigmaStats:
         return float(unit * math.sqrt(num) / self.count)
 
 
+def counts_by_population(counts: Mapping[str, np.ndarray] | Sequence[np.ndarray],
+                         populations: Sequence[str]) -> dict[str, np.ndarray]:
+    """``brevitas_activations``' integer QCFS counts keyed by IR population name.
+
+    The converter returns a dict keyed by population name; an older converter returned a list in population
+    order, which is keyed here by ``populations``.
+    """
+    if isinstance(counts, Mapping):
+        missing = [p for p in populations if p not in counts]
+        if missing:
+            raise ValueError(f"brevitas_activations gave no counts for population {missing[0]!r}")
+        return {p: np.asarray(counts[p]) for p in populations}
+    if len(counts) != len(populations):
+        raise ValueError(f"brevitas_activations gave {len(counts)} count arrays for {len(populations)} populations")
+    return {p: np.asarray(c) for p, c in zip(populations, counts)}
+
+
+def population_layers(graph: Any, model: nn.Module) -> dict[str, QCFS]:
+    """The QCFS module behind each IF population of ``graph`` (converted from ``model``).
+
+    A population whose ``meta`` names exactly one QCFS module (its qualified name, with dots or underscores)
+    maps to it; when not every population is named so (the sequential converter names only the synapse), the
+    populations are taken in order, one per QCFS layer of :func:`qcfs_layers`.
+    """
+    pops = list(graph.populations())
+    named: dict[str, QCFS] = {}
+    for qual, module in model.named_modules():
+        if isinstance(module, QCFS):
+            named[qual] = named[qual.replace(".", "_")] = module
+    found: dict[str, QCFS] = {}
+    for pop in pops:
+        hits = {id(named[v]): named[v] for v in pop.meta.values() if isinstance(v, str) and v in named}
+        if len(hits) == 1:
+            found[pop.name] = next(iter(hits.values()))
+    if len(found) == len(pops):
+        return found
+    layers = qcfs_layers(model)
+    if len(layers) != len(pops):
+        raise ValueError(f"residual_sigmas: {len(layers)} QCFS layers but {len(pops)} populations, and the "
+                         "populations do not name their QCFS modules")
+    return {pop.name: layer for pop, layer in zip(pops, layers)}
+
+
 def residual_sigmas(
     model: nn.Module,
     x_int: np.ndarray,
@@ -75,7 +119,9 @@ def residual_sigmas(
 ) -> tuple[list[float], dict[str, Any]]:
     """``(σ per QCFS layer, details)`` from one integer SNN run of ``steps`` (default ``L``) on ``x_int``.
 
-    ``details`` holds the per-layer mean of ``a − r`` and ``λ_l``; the model's training flag is restored.
+    ``x_int`` has the model's input shape.  σ follows :func:`qcfs_layers` order (what :func:`set_noise`
+    takes); a QCFS module behind several populations pools them.  ``details`` holds the per-layer mean of
+    ``a − r`` and ``λ_l``; the model's training flag is restored.
     """
     from neurodeploy.backends.cpusim import simulate
     from neurodeploy.convert.from_brevitas import brevitas_activations, network_from_brevitas
@@ -108,17 +154,22 @@ def residual_sigmas(
                            bias_exp_range=(0, WIDE_EXP[1]))
             graph, _ = integerize(net, wide, reset=mode.reset, compare=mode.compare)
             widened = True
-        pops = [p.name for p in graph.populations()]
-        if len(pops) != len(layers):
-            raise ValueError(f"residual_sigmas: {len(layers)} QCFS layers but {len(pops)} populations")
+        owner = population_layers(graph, model)
+        index = {id(layer): i for i, layer in enumerate(layers)}
+        unused = [i for i, layer in enumerate(layers) if id(layer) not in {id(m) for m in owner.values()}]
+        if unused:
+            raise ValueError(f"residual_sigmas: QCFS layer {unused[0]} has no population in the converted graph")
+        pops = list(owner)
         stats = [SigmaStats() for _ in layers]
         for start in range(0, len(x), batch_size):
             xb = x[start:start + batch_size]
-            ann_counts, _ = brevitas_activations(model, xb, float(input_scale), batch_size=batch_size)
+            raw, _ = brevitas_activations(model, xb, float(input_scale), batch_size=batch_size)
+            ann_counts = counts_by_population(raw, pops)
             trace = simulate(graph, xb, t_val, probes=pops)
-            for st, name, n_ann in zip(stats, pops, ann_counts):
+            for name in pops:
                 n_snn = trace.spike_counts(name)
-                st.add(n_ann.reshape(n_snn.shape) * t_val - n_snn * levels)
+                d = ann_counts[name].reshape(n_snn.shape) * t_val - n_snn * levels
+                stats[index[id(owner[name])]].add(d)
     finally:
         model.train(was_training)
     units = [lam / (levels * t_val) for lam in lambdas]

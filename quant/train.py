@@ -1,4 +1,4 @@
-"""Quantization-aware training of the zoo models with QCFS activations (Bu et al., ICLR 2022).
+"""Quantization-aware training of zoo models or user factories with QCFS activations (Bu et al., ICLR 2022).
 
 Adam with a per-step cosine learning-rate schedule; the QCFS thresholds (``log2 λ``) get a larger learning rate
 than the weights so they settle within a few epochs. Model selection uses a stratified 10 % validation split of
@@ -11,6 +11,7 @@ pass with the integer simulator) is provided elsewhere.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,10 +24,12 @@ from tqdm import tqdm
 
 from neurodeploy.data import DatasetSplit, load_dataset
 from neurodeploy.quant.checkpoint import save_checkpoint
-from neurodeploy.quant.models import build_model
+from neurodeploy.quant.factory import accepts_kwarg, call_factory, resolve_factory
+from neurodeploy.quant.models import MODELS
 from neurodeploy.quant.noise import get_noise, qcfs_layers, set_noise
+from neurodeploy.quant.recipes import recipe
 
-__all__ = ["train", "evaluate", "predict", "validation_split", "SigmaEstimator"]
+__all__ = ["train", "evaluate", "predict", "validation_split", "reshape_inputs", "SigmaEstimator"]
 
 #: ``(model, x_val_int, y_val, input_scale) -> one σ per QCFS layer``.
 SigmaEstimator = Callable[[nn.Module, np.ndarray, np.ndarray, float], Sequence[float]]
@@ -78,15 +81,37 @@ def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.
     return torch.optim.Adam(groups, lr=lr)
 
 
+def reshape_inputs(x_int: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
+    """View integer dataset inputs ``(N, ...)`` as ``(N, *input_shape)`` (C-order reshape, no copy if possible).
+
+    Anything feeding a checkpoint's model with dataset inputs should pass them through this with the
+    checkpoint's ``config["input_shape"]`` (digits are stored flat, (N, 64), and convolutional models see 1×8×8).
+    """
+    x = np.asarray(x_int)
+    shape = tuple(int(s) for s in input_shape)
+    if math.prod(x.shape[1:]) != math.prod(shape):
+        raise ValueError(f"inputs of shape {tuple(x.shape[1:])} cannot be viewed as input_shape {shape}")
+    return x.reshape((len(x), *shape))
+
+
+def _input_shape(given: Sequence[int] | None, model_config: dict[str, Any], default: Sequence[int]) -> tuple[int, ...]:
+    from_config = model_config.get("input_shape")
+    if given is not None and from_config is not None and tuple(given) != tuple(from_config):
+        raise ValueError(f"input_shape {tuple(given)} contradicts model_config input_shape {tuple(from_config)}")
+    chosen = given if given is not None else from_config if from_config is not None else default
+    return tuple(int(s) for s in chosen)
+
+
 def train(
-    model_name: str | None,
+    model_name_or_factory: str | None,
     dataset: str | DatasetSplit,
     *,
     levels: int,
-    epochs: int,
-    lr: float,
-    batch_size: int,
     seed: int,
+    epochs: int | None = None,
+    lr: float | None = None,
+    batch_size: int | None = None,
+    input_shape: Sequence[int] | None = None,
     progress: bool = True,
     out: str | Path | None = None,
     noise: bool = False,
@@ -95,8 +120,13 @@ def train(
     weight_decay: float = 0.0,
     val_fraction: float = 0.1,
     data_dir: str | Path | None = None,
-) -> tuple[nn.Sequential, dict[str, Any]]:
-    """Train zoo model ``model_name`` on ``dataset`` ("digits" | "mnist" | a loaded :class:`DatasetSplit`).
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Train a zoo model or a ``"module:function"`` factory on ``dataset`` ("digits" | "mnist" | a split).
+
+    ``epochs``, ``lr``, ``batch_size`` and ``input_shape`` default to :func:`~neurodeploy.quant.recipes.recipe`
+    for the model and dataset.  The dataset's inputs are reshaped to ``input_shape`` (:func:`reshape_inputs`).
+    The factory gets ``levels`` and ``input_shape`` unless ``model_config`` sets them or it takes neither
+    (:func:`~neurodeploy.quant.factory.accepts_kwarg`); the keywords it got are what the checkpoint records.
 
     Returns ``(model, history)``: the model with the best validation accuracy (eval mode) and a dict with
     per-epoch ``train_loss``, ``train_acc``, ``val_acc``, ``lambdas``, ``sigmas``, ``epoch_s`` plus
@@ -106,27 +136,36 @@ def train(
     if noise and sigma_estimator is None:
         raise ValueError("noise=True needs a sigma_estimator (one σ per QCFS layer from an SNN pass)")
     data = load_dataset(dataset, data_dir) if isinstance(dataset, str) else dataset
-    model_name = model_name or _DEFAULT_MODEL[data.name]
-    config_kwargs: dict[str, Any] = {"levels": int(levels), **(model_config or {})}
-    if data.name == "digits" and model_name == "mlp":
-        config_kwargs.setdefault("in_features", int(data.x_train.shape[1]))
+    name = model_name_or_factory or _DEFAULT_MODEL[data.name]
+    defaults = recipe(name, data.name)
+    epochs = defaults.epochs if epochs is None else int(epochs)
+    lr = defaults.lr if lr is None else float(lr)
+    batch_size = defaults.batch_size if batch_size is None else int(batch_size)
+    config_kwargs: dict[str, Any] = dict(model_config or {})
+    shape = _input_shape(input_shape, config_kwargs, defaults.input_shape)
+    x_train, x_test = reshape_inputs(data.x_train, shape), reshape_inputs(data.x_test, shape)
+    factory = resolve_factory(name, MODELS)
+    for key, value in (("levels", int(levels)), ("input_shape", list(shape))):
+        if key not in config_kwargs and accepts_kwarg(factory, key):
+            config_kwargs[key] = value
 
     # CPU kernels are deterministic for a fixed thread count; torch.use_deterministic_algorithms(True) made a
     # CNN step ~50 % slower here, so only the seeds are fixed (the test suite checks run-to-run equality).
     torch.manual_seed(seed)
     np.random.seed(seed)
-    model = build_model(model_name, **config_kwargs)
-    x_fit, y_fit, x_val, y_val = validation_split(data.x_train, data.y_train, val_fraction, seed)
+    model = call_factory(name, factory, config_kwargs)
+    x_fit, y_fit, x_val, y_val = validation_split(x_train, data.y_train, val_fraction, seed)
     history = _fit(
         model, x_fit, y_fit, x_val, y_val, data.input_scale, epochs=epochs, lr=lr, batch_size=batch_size,
         seed=seed, progress=progress, weight_decay=weight_decay,
         sigma_estimator=sigma_estimator if noise else None,
     )
-    history["test_acc"] = evaluate(model, data.x_test, data.y_test, data.input_scale)
+    history["test_acc"] = evaluate(model, x_test, data.y_test, data.input_scale)
     if out is not None:
         config = {
-            "model": model_name,
+            "model": name,
             "model_config": config_kwargs,
+            "input_shape": list(shape),
             "levels": int(levels),
             "dataset": data.name,
             "input_bits": int(data.input_bits),
@@ -143,7 +182,7 @@ def train(
 
 
 def _fit(
-    model: nn.Sequential,
+    model: nn.Module,
     x_fit: np.ndarray,
     y_fit: np.ndarray,
     x_val: np.ndarray,

@@ -1,11 +1,13 @@
 """Checkpoints round-trip exactly and refuse damaged folders with one-line errors.
 
 Proves: save → load rebuilds the same model (identical state_dict and outputs) from ``config.json`` and a
-weights-only ``model.pt``; a missing file, bad JSON, an unknown model name, a modified ``model.pt`` (SHA-256
-check) and a state_dict that does not fit the model (key named) are each refused with a ``CheckpointError``.
+weights-only ``model.pt``; a missing file, bad JSON, a hand-edited ``config.json`` (``config_sha256``), an
+unknown model name, a modified ``model.pt`` (SHA-256 check) and a state_dict that does not fit the model (key
+named) are each refused with a ``CheckpointError``.  (DAG zoo models and user factories: test_factory.py.)
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -59,11 +61,16 @@ def test_bad_json(saved: tuple[Path, torch.nn.Module]) -> None:
         load_checkpoint(folder)
 
 
-def test_unknown_model(saved: tuple[Path, torch.nn.Module]) -> None:
+def test_edited_config_is_refused(saved: tuple[Path, torch.nn.Module], edit_config) -> None:
     folder, _ = saved
-    config = json.loads((folder / "config.json").read_text())
-    config["model"] = "transformer"
-    (folder / "config.json").write_text(json.dumps(config))
+    edit_config(folder, lambda c: c.update(input_scale=1 / 8), rehash=False)
+    with pytest.raises(CheckpointError, match="config.json SHA-256 .* the file was modified"):
+        load_checkpoint(folder)
+
+
+def test_unknown_model(saved: tuple[Path, torch.nn.Module], edit_config) -> None:
+    folder, _ = saved
+    edit_config(folder, lambda c: c.update(model="transformer"))
     with pytest.raises(CheckpointError, match="unknown model name 'transformer'"):
         load_checkpoint(folder)
 
@@ -77,35 +84,27 @@ def test_tampered_weights(saved: tuple[Path, torch.nn.Module]) -> None:
         load_checkpoint(folder)
 
 
-def test_state_dict_mismatch_names_key(saved: tuple[Path, torch.nn.Module]) -> None:
+def test_state_dict_mismatch_names_key(saved: tuple[Path, torch.nn.Module], edit_config) -> None:
     folder, _ = saved
-    config = json.loads((folder / "config.json").read_text())
-    config["model_config"]["hidden"] = [16, 9]
-    (folder / "config.json").write_text(json.dumps(config))
+    edit_config(folder, lambda c: c["model_config"].update(hidden=[16, 9]))
     with pytest.raises(CheckpointError, match=r"key '2\.weight'") as info:
         load_checkpoint(folder)
     assert "\n" not in str(info.value)
 
 
-def test_not_a_weights_file(saved: tuple[Path, torch.nn.Module]) -> None:
+def test_not_a_weights_file(saved: tuple[Path, torch.nn.Module], edit_config) -> None:
     folder, _ = saved
     buffer = io.BytesIO()
     torch.save({"x": 1}, buffer)  # still weights-only loadable but not our state_dict
     blob = buffer.getvalue()
     (folder / "model.pt").write_bytes(blob)
-    config = json.loads((folder / "config.json").read_text())
-    import hashlib
-
-    config["model_sha256"] = hashlib.sha256(blob).hexdigest()
-    (folder / "config.json").write_text(json.dumps(config))
+    edit_config(folder, lambda c: c.update(model_sha256=hashlib.sha256(blob).hexdigest()))
     with pytest.raises(CheckpointError, match="state_dict mismatch"):
         load_checkpoint(folder)
 
 
-def test_bit_width_mismatch(saved: tuple[Path, torch.nn.Module]) -> None:
+def test_bit_width_mismatch(saved: tuple[Path, torch.nn.Module], edit_config) -> None:
     folder, _ = saved
-    config = json.loads((folder / "config.json").read_text())
-    config["quant_bits"]["bias"] = 3
-    (folder / "config.json").write_text(json.dumps(config))
+    edit_config(folder, lambda c: c["quant_bits"].update(bias=3))
     with pytest.raises(CheckpointError, match="bit widths"):
         load_checkpoint(folder)

@@ -72,4 +72,4 @@ def test_zoo_module_types_and_shapes() -> None:
                 _check_exact(layer)
     assert len(build_model("mlp", levels=2, hidden=[32])) == 3
     with pytest.raises(ValueError, match="unknown model name"):
-        build_model("resnet")
+        build_model("resnet152")
