@@ -42,6 +42,27 @@ class TargetSpec:
     lava_neuron: str = "subif"              # Lava process for IF populations: "subif" (neurodeploy's
                                             # custom process) or "lif" (stock LIF/LIFReset)
     state_shift: int = 0                    # stock LIF holds v and thresholds as value << state_shift
+    register_bits: int = 24                 # signed width of the neuron's u/v registers (Lava LIF:
+                                            # u wraps, v saturates at +-(2**23 - 1), in value << state_shift)
+    max_sample_steps: int | None = None     # longest sample (logical steps between two state reloads)
+                                            # a graph-level check proves exact; None = any length
+
+    def __post_init__(self) -> None:
+        """A stock-LIF target derives its IR widths from the register: ``v << state_shift`` and
+        ``I << state_shift`` must fit ``register_bits`` (one source of truth for the checks)."""
+        if self.lava_neuron != "lif":
+            return
+        room = self.register_bits - self.state_shift
+        if self.state_bits != room or self.current_bits > room:
+            raise ValueError(f"target {self.name}: state_bits={self.state_bits} must equal and "
+                             f"current_bits={self.current_bits} must not exceed register_bits - "
+                             f"state_shift = {room}")
+        if self.max_sample_steps is not None and self.max_sample_steps < 1:
+            raise ValueError(f"target {self.name}: max_sample_steps must be >= 1 or None")
+
+
+LIF_REGISTER_BITS = 24       # PyLifModelBitAcc: u and v are 24-bit (docs: Lava 0.10 LIF)
+LIF_SHIFT = 6                # LIF: u = a << 6, threshold vth << 6, bias 64 * b
 
 
 CPU = TargetSpec(
@@ -55,7 +76,8 @@ LAVA_SIM_SUBIF = TargetSpec(
 LAVA_SIM_LIF = TargetSpec(
     name="lava-sim-lif",
     description="Lava 0.10 stock LIF (PyLifModelBitAcc): hard reset, strict '>', scalar threshold",
-    state_bits=18,            # v is held as 64*v in 24 bits
+    current_bits=LIF_REGISTER_BITS - LIF_SHIFT,  # u = a << 6 wraps at 24 bits
+    state_bits=LIF_REGISTER_BITS - LIF_SHIFT,    # v is held as 64*v in 24 bits
     threshold_bits=17,        # vth mantissa, used as vth << 6
     bias_mant_bits=13,
     bias_exp_range=(0, 1),    # bias_exp + 6 must stay <= 7 in Lava units
@@ -64,7 +86,10 @@ LAVA_SIM_LIF = TargetSpec(
     schedules=("plain",),
     per_neuron_threshold=False,
     lava_neuron="lif",
-    state_shift=6,            # LIF: u = a << 6, threshold vth << 6, bias_mant << bias_exp = 64 * b
+    state_shift=LIF_SHIFT,    # LIF: u = a << 6, threshold vth << 6, bias_mant << bias_exp = 64 * b
+    register_bits=LIF_REGISTER_BITS,
+    max_sample_steps=32,      # check(graph) proves samples up to 32 steps (negative drift: see
+                              # backends/lava/lif_bounds.py); each run is re-proven for its own T
 )
 LOIHI2 = TargetSpec(
     name="loihi2",

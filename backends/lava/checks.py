@@ -14,34 +14,38 @@ Checked on a graph whose SumPools are already folded (:func:`emit.prepare`):
   own sum (Conv with ``weight_exp < 0``, or a split Dense with ``e < 0``) is refused: Lava
   sums every projection at the neuron's InPort before the neuron could floor; the number of
   Lava connections into one neuron is at most ``spec.max_fan_in_projections``;
-* stock LIF targets (``spec.lava_neuron == "lif"``): ``u = a << state_shift`` must not wrap
-  for the summed input of all projections, ``v0 == 0`` (LIFReset resets to 0), the bias must
-  be ``64 * b`` with a 13-bit mantissa and exponent <= 7, no projection that needs a floor in
-  the neuron (LIF has none).
+* stock LIF targets (``spec.lava_neuron == "lif"``): the state is exactly
+  ``int(register_bits - state_shift)``, ``v0 == 0`` (LIFReset resets to 0), the bias is
+  ``b << state_shift`` with a ``bias_mant_bits`` mantissa and exponent <= 7, no projection
+  needs a floor in the neuron (LIF has none); and the static bound of
+  :mod:`neurodeploy.backends.lava.lif_bounds` proves that ``u`` never wraps and ``v`` never
+  reaches a clip where Lava's LIF and the IR differ (threshold at the state maximum; negative
+  drift within ``spec.max_sample_steps`` steps).  :func:`network.run_plan` repeats that proof
+  for the run's own steps per sample.
 """
 from __future__ import annotations
 
 import numpy as np
+from neurodeploy.backends.lava.lif_bounds import lif_issues
 from neurodeploy.backends.lava.parts import LavaPlanError, projection
-from neurodeploy.backends.lava.plan import PartPlan, ProjectionPlan
+from neurodeploy.backends.lava.plan import PartPlan, ProjectionPlan, to_lava
 
-from neurodeploy.ir.dtypes import IRError
+from neurodeploy.ir.dtypes import IntT, IRError
 from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.nodes import IFPopulation, SumPool
-from neurodeploy.ir.verify import target_current_bound, verify_graph
+from neurodeploy.ir.verify import verify_graph
 from neurodeploy.targets import TargetSpec
 
 __all__ = ["LavaPlanError", "check_plan_input", "issues", "lif_bias"]
 
 LAVA_MIXED_RANGE = (-256, 255)     # PyDenseModelBitAcc clip for mixed-sign weights
-LAVA_STATE_BITS = 24               # u, v of Lava's LIF (signed)
 LAVA_CONV_BITS = 24                # Conv a_buf wraps at 24 bits (float32 exact below 2**24)
-LAVA_BIAS_EXP_MAX = 7              # LIF bias_exp: unsigned 3 bits
-LAVA_BIAS_MANT_BITS = 13           # LIF bias_mant: signed 13 bits
+LAVA_BIAS_EXP_MAX = 7              # LIF bias_exp: the process declares an unsigned 3-bit field
 
 
 def lif_bias(bias_mant: np.ndarray, bias_exp: int, shift: int) -> tuple[np.ndarray, int]:
-    """Stock-LIF bias (mantissa, exponent) with ``mant << exp == (bias_mant << bias_exp) << shift``."""
+    """Stock-LIF bias ``(mantissa, exponent)`` with ``mant << exp == (bias_mant << bias_exp) << shift``
+    (exponent capped at Lava's field, the rest folded into the mantissa)."""
     total = bias_exp + shift
     exp = min(total, LAVA_BIAS_EXP_MAX)
     return np.asarray(bias_mant, np.int64) << (total - exp), exp
@@ -84,25 +88,32 @@ def _consumer_issues(name: str, projs: tuple[ProjectionPlan, ...], spec: TargetS
     return out
 
 
-def _lif_issues(graph: Graph, n: IFPopulation, spec: TargetSpec, bounds: dict[str, int]) -> list[str]:
+def _lif_format_issues(n: IFPopulation, spec: TargetSpec) -> list[str]:
+    """Stock-LIF fields: state exactly ``register_bits - state_shift`` wide (Lava clips there),
+    ``v0 = 0`` (LIFReset), bias ``b << state_shift`` as a ``bias_mant_bits`` mantissa with an
+    exponent ``<= 7`` (Lava's 3-bit field)."""
     out = []
-    b = target_current_bound(graph, n.name, bounds)
-    limit = (1 << (LAVA_STATE_BITS - 1 - spec.state_shift)) - 1
-    if b > limit:
-        out.append(f"{n.name}: summed input bound {b} > {limit}: stock LIF's u = a << "
-                   f"{spec.state_shift} would wrap at {LAVA_STATE_BITS} bits")
+    if n.state_t != IntT(spec.state_bits):
+        out.append(f"{n.name}.state_t: {n.state_t.describe()} but stock LIF saturates v << "
+                   f"{spec.state_shift} at {spec.register_bits} bits, i.e. int{spec.state_bits} "
+                   f"(target {spec.name})")
     if np.any(n.v0 != 0):
         out.append(f"{n.name}.v0: stock LIF(Reset) starts every sample at 0, got nonzero v0")
     mant, _ = lif_bias(n.bias_mant, n.bias_exp, spec.state_shift)
-    m = 1 << (LAVA_BIAS_MANT_BITS - 1)
+    m = 1 << (spec.bias_mant_bits - 1)
     if mant.size and (int(mant.min()) < -m or int(mant.max()) > m - 1):
-        out.append(f"{n.name}.bias: 64*bias needs a LIF mantissa outside "
-                   f"{LAVA_BIAS_MANT_BITS} bits with bias_exp <= {LAVA_BIAS_EXP_MAX}")
+        out.append(f"{n.name}.bias: bias << {spec.state_shift} needs a LIF mantissa outside "
+                   f"{spec.bias_mant_bits} bits with bias_exp <= {LAVA_BIAS_EXP_MAX} (target {spec.name})")
     return out
 
 
-def issues(graph: Graph, spec: TargetSpec) -> list[str]:
-    """Reasons why ``graph`` (SumPools folded) cannot run exactly on ``spec``; [] = supported."""
+def issues(graph: Graph, spec: TargetSpec, period: int | None = None) -> list[str]:
+    """Reasons why ``graph`` (SumPools folded) cannot run exactly on ``spec``; [] = supported.
+
+    ``period`` (logical steps per sample) bounds the stock-LIF drift proof
+    (:mod:`neurodeploy.backends.lava.lif_bounds`); default ``spec.max_sample_steps``, where
+    ``None`` means samples of any length."""
+    horizon = spec.max_sample_steps if period is None else period
     try:
         verify_graph(graph, spec)
     except IRError as exc:
@@ -125,12 +136,17 @@ def issues(graph: Graph, spec: TargetSpec) -> list[str]:
                 out += _part_issues(p, n.name, bounds, spec)
         out += _consumer_issues(n.name, projs, spec, readout=n.role == "readout")
         if spec.lava_neuron == "lif" and isinstance(n, IFPopulation):
-            out += _lif_issues(graph, n, spec, bounds)
+            fields = _lif_format_issues(n, spec)
+            out += fields
+            if not fields:                       # the bound assumes the LIF formats
+                out += lif_issues(n.name, projs, int(n.threshold.max(initial=1)),
+                                  to_lava(n.bias, len(n.shape)), graph.input.name, n.state_t.hi,
+                                  spec.state_shift, horizon, f"target {spec.name}")
     return out
 
 
-def check_plan_input(graph: Graph, spec: TargetSpec) -> None:
+def check_plan_input(graph: Graph, spec: TargetSpec, period: int | None = None) -> None:
     """Raise :class:`LavaPlanError` listing every issue of :func:`issues`."""
-    found = issues(graph, spec)
+    found = issues(graph, spec, period)
     if found:
         raise LavaPlanError(f"graph cannot run exactly on target {spec.name}:\n  " + "\n  ".join(found))

@@ -14,11 +14,25 @@ Usage:
                                 neuron needs a microcode NeuroCore model that does not exist
                                 publicly; only stock-LIF bundles (target lava-sim-lif) could map.
 
-Exit status: 0 ok, 1 mismatch, 2 damaged bundle (file hashes differ from manifest.json).
+Nothing is imported from this folder: the script drops its own folder from ``sys.path`` before
+its first import (as ``python -I`` would), so a ``json.py`` or ``neurodeploy/`` placed next to
+it is never run; the bundle is then refused because those files are not in manifest.json.
+Before anything runs, every file must be listed in manifest.json with its SHA-256, and nothing
+else may be in the folder (``__pycache__`` included).
+
+Exit status: 0 ok, 1 mismatch, 2 damaged bundle (unlisted files, or hashes differ from
+manifest.json).
 """
+import sys
+
+if not sys.flags.safe_path and sys.path:      # sys.path[0] is this script's folder: never import from it
+    del sys.path[0]
+sys.dont_write_bytecode = True                # and never leave a __pycache__ behind
+
+# Every other import comes after the bundle folder left sys.path.
+
 import argparse
 import json
-import sys
 from pathlib import Path
 
 

@@ -10,7 +10,8 @@ ends in its own sink RingBuffer.
   own spikes and ``v`` (``s_rec``, ``v_rec``) in logical time.  Or stock ``LIFReset``
   (``du=4095, dv=0``, threshold ``vth``, bias ``64*b``) with ``reset_interval = period`` and
   ``reset_offset = (1 + depth) % period`` so that ``u = v = 0`` at the first Lava step of
-  every sample; a ``Monitor`` records its ``s_out`` and ``v`` (``v = 64 * v_IR``).
+  every sample; a ``Monitor`` records its ``s_out`` and ``v`` (``v = 64 * v_IR``).  Before
+  building, :func:`lif_bounds.plan_issues` proves the run's samples stay where LIF == IR.
 * Delays (:mod:`neurodeploy.backends.lava.parts`): Dense parts use ``DelayDense`` with a
   uniform delay, Conv parts read a ``Relay`` (:mod:`procs.relay`).
 * Readout: sink column ``j + d_readout`` holds the current of global logical step ``j``
@@ -24,8 +25,9 @@ from typing import Any
 
 import numpy as np
 from neurodeploy.backends.lava import compat
-from neurodeploy.backends.lava.checks import lif_bias
+from neurodeploy.backends.lava.checks import LavaPlanError, lif_bias
 from neurodeploy.backends.lava.emit import input_stream
+from neurodeploy.backends.lava.lif_bounds import plan_issues
 from neurodeploy.backends.lava.plan import NetworkPlan, PartPlan, PopulationPlan
 
 LIF_FULL_DECAY = 4095     # du = 4095: u = a << 6 each step (no current memory)
@@ -104,7 +106,13 @@ class _Builder:
 def run_plan(plan: NetworkPlan, x: np.ndarray, *, record: bool = True,
              hardware: bool = False) -> RawRun:
     """Build the process graph for inputs ``x`` (N, *input shape), run all samples in one
-    long run on ``Loihi2SimCfg(select_tag="fixed_pt")`` (or ``Loihi2HwCfg``), read back."""
+    long run on ``Loihi2SimCfg(select_tag="fixed_pt")`` (or ``Loihi2HwCfg``), read back.
+
+    A stock-LIF plan is first re-proven for its own ``period`` (:func:`lif_bounds.plan_issues`):
+    LavaPlanError naming the layer if a sample this long could leave the exact region."""
+    found = plan_issues(plan)
+    if found:
+        raise LavaPlanError("cannot run exactly on Lava's stock LIF:\n  " + "\n  ".join(found))
     compat.require_lava()
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg

@@ -101,3 +101,27 @@ def test_wrong_expectation_is_a_mismatch(bundle: Path, tmp_path: Path) -> None:
     r = _deploy(bad, "--check")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "MISMATCH" in r.stdout
+
+
+def test_check_bundle_replays_on_lava(bundle: Path) -> None:
+    """`neurodeploy check-bundle` verifies the files, then runs what `deploy.py --check` runs."""
+    from neurodeploy.bundle_check import check_bundle
+    from neurodeploy.ir.serialize import read_graph_doc
+    summary = check_bundle(bundle)
+    assert summary["replayed"] and summary["mismatches"] == []
+    man = json.loads((bundle / "manifest.json").read_text())
+    assert man["graph_content_sha256"] == read_graph_doc(bundle / "graph.json")["content_sha256"]
+
+
+def test_swapped_graph_is_refused_even_when_resigned(bundle: Path, tmp_path: Path) -> None:
+    """Re-signing the file hashes keeps the recorded graph hash: a swapped graph is refused."""
+    from neurodeploy.ir.random_graph import random_cnn
+    from neurodeploy.ir.serialize import graph_to_json, write_graph_files
+    from neurodeploy.manifest import write_manifest
+    _, path = _copy_with_edited_npz(bundle, tmp_path / "swapped", "arrays.npz")
+    bad = path.parent
+    write_graph_files(*graph_to_json(random_cnn(3)), bad)
+    man = json.loads((bad / "manifest.json").read_text())
+    write_manifest(bad, man["kind"], {k: v for k, v in man.items() if k not in ("kind", "versions", "files")})
+    r = _deploy(bad, "--check")
+    assert r.returncode == 2 and "graph_content_sha256" in r.stdout, r.stdout + r.stderr

@@ -3,7 +3,9 @@ reading a Concat are split per source with the right weights, parts are delayed 
 ``d_c - 1 - d_s + edge_delay`` (DelayDense for Dense, a relay for Conv), depthwise groups and
 per-axis stride/padding reach Lava in (x, y) order; refusals name layer and limit (stock-LIF
 limits, a floor inside a merge, delays beyond max_delay, too many connections); importing
-the backend needs no Lava; the Loihi resource check counts parts, relays and delays from
+the backend needs no Lava; stock-LIF widths come from one TargetSpec field set; a Conv's
+24-bit bound is taken on its pre-shifted (emitted) weights; a graph the converter integerised
+for lava-sim-lif is accepted by that backend; the Loihi resource check counts parts, relays and delays from
 TargetSpec data and refuses networks that do not fit.  Pure planning."""
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from neurodeploy.backends.lava.checks import LavaPlanError
 from neurodeploy.backends.lava.emit import flatten_perm, from_lava, plan_network, to_lava
 from neurodeploy.backends.lava.resources import ResourceError, map_cores, require_fit
 
+from neurodeploy.ir.dtypes import IntT
 from neurodeploy.ir.graph import Graph, Schedule
 from neurodeploy.ir.nodes import IFPopulation
 from neurodeploy.ir.random_graph import random_cnn, random_mlp
@@ -116,11 +119,63 @@ def test_stock_lif_refusals_name_layer() -> None:
 
 
 def test_lif_accumulator_wrap_refused() -> None:
+    """u = a << 6 must fit Lava's 24-bit register: the target's own current width (int18) refuses it."""
     z = lif_compatible(random_mlp(2, sizes=(64, 8, 3), input_bits=8, reset="zero", compare=">",
                                   per_neuron_threshold=False))
     fc1 = z.node("fc1")
     issues = LavaBackend(LAVA_SIM_LIF).check(_edit(z, "fc1", weight=np.full(fc1.weight.shape, 127)))
-    assert any("if1" in i and "wrap" in i for i in issues), issues
+    assert any(i.startswith("fc1:") and "int18" in i for i in issues), issues
+
+
+def test_lif_widths_have_one_source_of_truth() -> None:
+    """current/state widths of the stock-LIF target are its register minus the shift, and a
+    LIF target declaring more is rejected where it is defined."""
+    s = LAVA_SIM_LIF
+    assert s.current_bits == s.state_bits == s.register_bits - s.state_shift == 18
+    with pytest.raises(ValueError, match="register_bits"):
+        replace(LAVA_SIM_LIF, current_bits=24)
+    with pytest.raises(ValueError, match="register_bits"):
+        replace(LAVA_SIM_LIF, state_bits=17)
+    z = lif_compatible(random_mlp(2, reset="zero", compare=">", per_neuron_threshold=False))
+    narrow = _edit(z, "if1", state_t=IntT(16))
+    assert any(i.startswith("if1.state_t") for i in LavaBackend(LAVA_SIM_LIF).check(narrow))
+
+
+def test_conv_width_checked_after_preshift() -> None:
+    """A Conv with weight_exp > 0 is emitted as W << e (Lava's Conv ignores weight_exp); the
+    24-bit/float32 bound is computed on what is emitted, not on the mantissas."""
+    g = odd_cnn(1)
+    conv2 = g.node("conv2")
+    w = np.full(conv2.weight.shape, 127)
+    wide = replace(LAVA_SIM_SUBIF, current_bits=40, weight_exp_range=(-8, 16))   # IR bound not binding
+    raw = int(np.abs(w).reshape(w.shape[0], -1).sum(1).max())                   # spikes: max input 1
+    e = (1 << 23).bit_length() - raw.bit_length()                               # raw << e just >= 2**23
+    assert raw < (1 << 23) <= raw << e
+    issues = LavaBackend(wide).check(_edit(g, "conv2", weight=w, weight_exp=e))
+    assert any(i.startswith("conv2: pre-shifted Conv sum bound") and str(raw << e) in i for i in issues), issues
+    plan = plan_network(_edit(g, "conv2", weight=w, weight_exp=e - 1), wide, 2)  # one bit less: accepted
+    assert int(plan.populations[1].parts[0].weights.max()) == 127 << (e - 1)
+    c1 = np.full(g.node("conv1").weight.shape, 127)                           # reads the 4-bit input
+    built_in = LavaBackend().check(_edit(g, "conv1", weight=c1, weight_exp=8))  # 127*18*15 << 8 > 2**23
+    assert any(i.startswith("conv1:") and "int24" in i for i in built_in), built_in
+
+
+def test_converter_graph_for_lif_target_is_accepted() -> None:
+    """integerize with the lava-sim-lif TargetSpec (zero reset, '>') gives a graph its own
+    backend accepts: widths, bias fields, one threshold, v0 = 0, drift horizon."""
+    from neurodeploy.convert.integerize import integerize
+    from neurodeploy.convert.stages import FloatNetwork, FloatPopulation, FloatSynapse, InputSpec
+    rng = np.random.default_rng(0)
+
+    def dense(name: str, src: str, n_out: int, n_in: int) -> FloatSynapse:
+        return FloatSynapse(name, "dense", src, rng.normal(0, 1 / np.sqrt(n_in), (n_out, n_in)),
+                            rng.normal(0, 0.05, n_out))
+    nodes = (FloatPopulation("h1", (dense("fc1", "input", 24, 16),), threshold=1.0),
+             FloatPopulation("h2", (dense("fc2", "h1", 12, 24),), threshold=1.0),
+             FloatPopulation("out", (dense("fc3", "h2", 4, 12),)))
+    graph, _ = integerize(FloatNetwork(InputSpec((16,), 4, 1 / 16), nodes, levels=4), LAVA_SIM_LIF,
+                          reset="zero", compare=">")
+    assert LavaBackend(LAVA_SIM_LIF).check(graph) == []
 
 
 def test_resources_fit_and_refusal() -> None:
