@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from neurodeploy import __version__
+from neurodeploy.commands.bundle import check_bundle
 from neurodeploy.commands.conversion import convert
 from neurodeploy.commands.info import inspect, targets
 from neurodeploy.commands.running import build, eval_cmd, raster, verify
@@ -31,7 +32,7 @@ def main() -> None:
     """
 
 
-for _command in (train, train_float, convert, inspect, eval_cmd, build, verify, raster, targets):
+for _command in (train, train_float, convert, inspect, eval_cmd, build, verify, raster, check_bundle, targets):
     main.add_command(_command)
 
 

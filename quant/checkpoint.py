@@ -98,23 +98,22 @@ def _read_config(folder: Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {folder}: {CONFIG_FILE} is not valid JSON ({exc})") from None
     if not isinstance(config, dict):
         raise CheckpointError(f"checkpoint {folder}: {CONFIG_FILE} is not a JSON object")
-    missing = [k for k in (*_REQUIRED, "model_sha256") if k not in config]
+    missing = [k for k in (*_REQUIRED, "model_sha256", "config_sha256") if k not in config]
     if missing:
         raise CheckpointError(f"checkpoint {folder}: {CONFIG_FILE} lacks keys {missing}")
     if not isinstance(config["model_config"], dict):
         raise CheckpointError(f"checkpoint {folder}: model_config in {CONFIG_FILE} is not an object")
     if not isinstance(config["model"], str):
         raise CheckpointError(f"checkpoint {folder}: model in {CONFIG_FILE} is not a string")
-    if "config_sha256" in config:  # format 1 checkpoints written before the config hash have none
-        try:
-            digest = config_digest(config)
-        except ValueError as exc:  # NaN/infinity in the JSON
-            raise CheckpointError(f"checkpoint {folder}: {CONFIG_FILE} cannot be hashed ({exc})") from None
-        if digest != config["config_sha256"]:
-            raise CheckpointError(
-                f"checkpoint {folder}: {CONFIG_FILE} SHA-256 {digest} does not match its config_sha256 "
-                f"({config['config_sha256']}); the file was modified"
-            )
+    try:
+        digest = config_digest(config)
+    except ValueError as exc:  # NaN/infinity in the JSON
+        raise CheckpointError(f"checkpoint {folder}: {CONFIG_FILE} cannot be hashed ({exc})") from None
+    if digest != config["config_sha256"]:
+        raise CheckpointError(
+            f"checkpoint {folder}: {CONFIG_FILE} SHA-256 {digest} does not match its config_sha256 "
+            f"({config['config_sha256']}); the file was modified"
+        )
     return config
 
 

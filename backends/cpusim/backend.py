@@ -48,7 +48,8 @@ class CpuSimBackend:
         doc, arrays = graph_to_json(graph)
         with atomic_dir(Path(out)) as tmp:
             write_graph_files(doc, arrays, tmp)
-            extra: dict[str, object] = {"steps": int(steps), "schedule": doc["schedule"]}
+            extra: dict[str, object] = {"steps": int(steps), "schedule": doc["schedule"],
+                                        "graph_content_sha256": doc["content_sha256"]}
             if samples is not None:
                 trace = simulate(graph, samples, steps, probes="all")
                 vectors = {"inputs": np.asarray(samples, np.int64), "readout": trace.readout[-1]}

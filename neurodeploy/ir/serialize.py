@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,13 @@ from neurodeploy.ir.dtypes import IntT, IRError
 from neurodeploy.ir.graph import FORMAT_VERSION, Graph
 from neurodeploy.ir.nodes import NODE_TYPES, Node
 from neurodeploy.ir.schedule import Schedule
+from neurodeploy.manifest import MANIFEST_FILE, ManifestError, read_manifest, verify_listed
 
 GRAPH_FILE = "graph.json"
 ARRAYS_FILE = "arrays.npz"
 MAX_GRAPH_JSON_BYTES = 64 << 20
 MAX_ARRAY_BYTES = 1 << 31          # uncompressed size of one npz member
+MAX_TOTAL_ARRAY_BYTES = 1 << 33    # uncompressed size of all members together
 MAX_NODES = 100_000
 HASH_FIELD = "content_sha256"
 
@@ -124,15 +127,24 @@ def read_graph_doc(path: Path) -> dict[str, Any]:
         raise IRError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except RecursionError:
         raise IRError(f"{path}: JSON nested too deeply") from None
+    except ValueError as exc:                      # an integer literal of too many digits
+        raise IRError(f"{path}: not valid JSON ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):
         raise IRError(f"{path}: expected a JSON object at the top level")
     major = _major(doc.get("format_version"))
     if major == "1":
+        if HASH_FIELD in doc or any(isinstance(n, dict) and "sources" in n for n in doc.get("nodes") or []):
+            raise IRError(f"{path}: a format-2 document relabelled as format 1 (refused: it would skip "
+                          f"the {HASH_FIELD} check)")
         return _migrate_v1(doc)
     if major != _major(FORMAT_VERSION):
         raise IRError(f"{path}: unsupported format_version {doc.get('format_version')!r} "
                       f"(this neurodeploy reads 1.x, migrated on read, and {_major(FORMAT_VERSION)}.x)")
-    if doc.get(HASH_FIELD) != content_digest(doc):
+    try:
+        intact = doc.get(HASH_FIELD) == content_digest(doc)
+    except RecursionError:                         # parsed, but too deep to re-encode
+        intact = False
+    if not intact:
         raise IRError(f"{path}: {HASH_FIELD} does not match the document (a field was edited "
                       "after conversion, or the file is damaged)")
     return doc
@@ -160,20 +172,55 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise IRError(f"{path}: missing (not a neurodeploy graph folder?)")
     try:
         with zipfile.ZipFile(path) as zf:
+            total = 0
             for info in zf.infolist():
-                if info.file_size > MAX_ARRAY_BYTES:
-                    raise IRError(f"{path}: member {info.filename!r} would decompress to "
-                                  f"{info.file_size} bytes (limit {MAX_ARRAY_BYTES})")
+                total += info.file_size
+                if info.file_size > MAX_ARRAY_BYTES or total > MAX_TOTAL_ARRAY_BYTES:
+                    raise IRError(f"{path}: member {info.filename!r} would decompress beyond the size limits "
+                                  f"({MAX_ARRAY_BYTES} bytes per member, {MAX_TOTAL_ARRAY_BYTES} in all)")
+                _check_npy_header(zf, info, path)
         with np.load(path, allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
-    except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (ValueError, zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+            RuntimeError) as exc:  # zlib: corrupt stream; NotImplemented: unknown method; Runtime: encrypted
         raise IRError(f"{path}: refused, unreadable or not plain integer arrays ({type(exc).__name__}: {exc})") from None
 
 
+def _check_npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:
+    """Refuse a member whose ``.npy`` header announces more data than the member holds (numpy
+    would allocate the announced array before reading it)."""
+    if not info.filename.endswith(".npy"):
+        return
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    if count * dtype.itemsize > info.file_size:
+        raise IRError(f"{path}: member {info.filename!r} announces shape {shape} of {dtype}, "
+                      f"more than its {info.file_size} bytes")
+
+
+def _check_manifest(folder: Path) -> None:
+    """When ``manifest.json`` is present, every file it lists must have its hash."""
+    if not (folder / MANIFEST_FILE).exists() and not (folder / MANIFEST_FILE).is_symlink():
+        return
+    try:
+        verify_listed(folder, read_manifest(folder))
+    except ManifestError as exc:
+        raise IRError(str(exc)) from None
+
+
 def load_graph(folder: Path) -> Graph:
-    """Load a graph folder; refuses pickles, unknown versions and tampered fields or arrays."""
+    """Load a graph folder; refuses pickles, unknown versions, tampered fields or arrays and,
+    when the folder has a ``manifest.json``, any listed file whose hash differs."""
     folder = Path(folder)
     gpath = folder / GRAPH_FILE
+    _check_manifest(folder)
     doc = read_graph_doc(gpath)
     arrays = read_arrays(folder / ARRAYS_FILE)
     nodes_doc = doc.get("nodes")
@@ -196,9 +243,11 @@ def load_graph(folder: Path) -> Graph:
         raise IRError(f"{gpath}: meta values must be strings")
     try:
         schedule = Schedule(**sched)
+        return Graph(nodes=tuple(nodes), schedule=schedule, meta=dict(meta), format_version=FORMAT_VERSION)
     except TypeError as exc:
         raise IRError(f"{gpath}: schedule: {exc}") from None
-    return Graph(nodes=tuple(nodes), schedule=schedule, meta=dict(meta), format_version=FORMAT_VERSION)
+    except IRError as exc:                         # structure rules: name the file too
+        raise IRError(f"{gpath}: {exc}") from None
 
 
 def _field_value(cls: type, fname: str, value: Any, arrays: dict[str, np.ndarray], where: str
@@ -240,7 +289,7 @@ def _node_from_json(entry: Any, arrays: dict[str, np.ndarray], where: Path) -> t
     if not isinstance(entry, dict):
         raise IRError(f"{where}: every node must be a JSON object")
     kind, name = entry.get("type"), entry.get("name")
-    if kind not in NODE_TYPES:
+    if not isinstance(kind, str) or kind not in NODE_TYPES:
         raise IRError(f"{where}: unknown node type {kind!r}")
     if not isinstance(name, str) or not name:
         raise IRError(f"{where}: a {kind} node has no name")
@@ -258,7 +307,7 @@ def _node_from_json(entry: Any, arrays: dict[str, np.ndarray], where: Path) -> t
             keys.add(key)
     try:
         return cls(**kwargs), keys
-    except TypeError as exc:
+    except (TypeError, IRError) as exc:            # IRError: the node's own checks name the field
         raise IRError(f"{where}: node {name}: {exc}") from None
     except (OverflowError, MemoryError) as exc:
         raise IRError(f"{where}: node {name}: value out of range ({type(exc).__name__})") from None
