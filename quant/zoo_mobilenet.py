@@ -7,7 +7,8 @@ inverted-residual blocks (Sandler et al., CVPR 2018), without BatchNorm::
     head:        AdaptiveAvgPool2d(1) → Flatten → qlinear readout
 
 One separable block per entry of ``widths``/``strides``, each followed by ``inverted`` inverted-residual
-blocks at the same width.  Difference to MobileNetV2: its projection is linear (no activation) and the sum is
+blocks at the same width (one count for every stage, or one per stage; the default puts one in the last stage
+only, which keeps the spiking depth at 10 populations: converted SNNs need more time steps as depth grows).  Difference to MobileNetV2: its projection is linear (no activation) and the sum is
 passed on as is; a spiking network can only pass spikes between synapses, so here the sum goes through a
 QCFS, as in the ResNet block (Bu et al., ICLR 2022).
 """
@@ -59,7 +60,7 @@ def mobilenet(
     input_shape: Sequence[int] = (1, 28, 28),
     widths: Sequence[int] = (16, 32, 64),
     strides: Sequence[int] = (1, 2, 2),
-    inverted: int = 1,
+    inverted: int | Sequence[int] = (0, 0, 1),
     expansion: int = 2,
     num_classes: int = 10,
     init_lambda: float = 1.0,
@@ -71,15 +72,17 @@ def mobilenet(
     widths, strides = [int(w) for w in widths], [int(s) for s in strides]
     if not widths or len(widths) != len(strides) or min(widths) < 1 or not set(strides) <= {1, 2}:
         raise ValueError(f"mobilenet: widths {widths} and strides {strides} (1 or 2) must be non-empty and equally long")
-    if int(inverted) < 0 or int(expansion) < 1:
-        raise ValueError(f"mobilenet: inverted={inverted} must be >= 0 and expansion={expansion} >= 1")
+    per_stage = [int(inverted)] * len(widths) if isinstance(inverted, int) else [int(i) for i in inverted]
+    if len(per_stage) != len(widths) or min(per_stage) < 0 or int(expansion) < 1:
+        raise ValueError(f"mobilenet: inverted={inverted} must be >= 0 (one count, or one per stage) and "
+                         f"expansion={expansion} >= 1")
     act = make_act(levels, init_lambda, power_of_two, shift)
     layers: list[nn.Module] = [qconv2d(channels, widths[0], 3, padding=1), act()]
     layers += [nn.AvgPool2d(2) for _ in range(stem_pools(height, width))]
     current = widths[0]
-    for out, stride in zip(widths, strides):
+    for out, stride, n_inverted in zip(widths, strides, per_stage):
         layers.append(SeparableBlock(current, out, stride, act))
-        layers += [InvertedResidual(out, int(expansion), act) for _ in range(int(inverted))]
+        layers += [InvertedResidual(out, int(expansion), act) for _ in range(n_inverted)]
         current = out
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), qlinear(current, int(num_classes))]
     return kaiming_init(nn.Sequential(*layers))  # type: ignore[return-value]
