@@ -1,4 +1,5 @@
-"""Conversion methods on the MNIST CNN (zoo ``cnn``): accuracy against TOTAL time steps per input.
+"""Conversion methods on an MNIST zoo model (``--model cnn|resnet|vgg|mobilenet``): accuracy against TOTAL
+time steps per input.
 
 Methods (docs/methods.md §1-§4): QCFS (Bu et al., ICLR 2022; plain IF), NQ (Huang et al., arXiv 2404.17456;
 noise-aware QAT, plain IF), SRP (Hao et al., AAAI 2023; τ pre-simulation steps + gate, run on the QCFS model;
@@ -7,9 +8,9 @@ one point at latency (D+1)·L), beside the QAT ANN (clean: noise off) and the in
 number comes from the bit-exact CPU simulator.  Also: per-layer layer-local mismatch categories at T = L
 (methods.md §0.3: n_ann = clip(floor((v0 + Σ(I+b))/Θ), 0, T), checked against I5's n_ann from v(T)).
 
-    python benchmarks/methods.py [--levels 2,4] [--cache runs/methods_cache] [--test-samples 10000]
+    python benchmarks/methods.py [--model resnet] [--levels 2,4] [--cache runs/methods_cache] [--test-samples 10000]
 
-Checkpoints are cached under ``--cache`` (``{qcfs,nq}_L{L}``; reruns skip training; seeds fixed).  Writes JSON
+Checkpoints are cached under ``--cache`` (``{model}_{qcfs,nq}_L{L}``; reruns skip training; seeds fixed).  Writes JSON
 (``--out``) and a PNG plot (``--plot``).
 """
 from __future__ import annotations
@@ -29,13 +30,14 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def train_cached(method: str, levels: int, args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
-    """Train (or reuse) the ``method`` ("qcfs" | "nq") CNN with ``levels`` L; returns (checkpoint, info)."""
+    """Train (or reuse) the ``method`` ("qcfs" | "nq") model with ``levels`` L; returns (checkpoint, info)."""
     from neurodeploy.data import load_dataset
     from neurodeploy.quant.nq import NQSigmaEstimator
     from neurodeploy.quant.train import train
 
-    ckpt = Path(args.cache) / f"{method}_L{levels}"
-    info_file = Path(args.cache) / f"{method}_L{levels}.history.json"
+    tag = f"{method}_L{levels}" if args.model == "cnn" else f"{args.model}_{method}_L{levels}"
+    ckpt = Path(args.cache) / tag
+    info_file = Path(args.cache) / f"{tag}.history.json"
     if (ckpt / "model.pt").is_file() and info_file.is_file():
         info = json.loads(info_file.read_text())
         want = {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed}
@@ -49,9 +51,9 @@ def train_cached(method: str, levels: int, args: argparse.Namespace) -> tuple[Pa
         data = replace(data, x_train=data.x_train[: args.train_samples], y_train=data.y_train[: args.train_samples])
     est = NQSigmaEstimator(input_bits=data.input_bits) if method == "nq" else None
     t0 = time.perf_counter()
-    _, hist = train("cnn", data, levels=levels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+    _, hist = train(args.model, data, levels=levels, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                     seed=args.seed, progress=False, out=ckpt, noise=method == "nq", sigma_estimator=est)
-    info = {"method": method, "levels": levels, "epochs": args.epochs, "train_samples": len(data.y_train),
+    info = {"model": args.model, "method": method, "levels": levels, "epochs": args.epochs, "train_samples": len(data.y_train),
             "train_samples_arg": args.train_samples, "lr": args.lr,
             "batch_size": args.batch_size, "seed": args.seed, "wall_s": time.perf_counter() - t0,
             **{k: v for k, v in hist.items()}}
@@ -132,7 +134,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     data = load_dataset("mnist", args.data_dir)
     x, y = np.asarray(data.x_test[: args.test_samples]), np.asarray(data.y_test[: args.test_samples])
-    out: dict[str, Any] = {"machine": f"{platform.machine()}, 2 cores, no GPU, Python {platform.python_version()}",
+    out: dict[str, Any] = {"model": args.model, "machine": f"{platform.machine()}, 2 cores, no GPU, Python {platform.python_version()}",
                            "date": date.today().isoformat(), "test_samples": int(len(y)), "levels": {}}
     for L in args.levels:
         row: dict[str, Any] = {"train": {}, "ann": {}, "curves": {}, "categories": {}, "sim_s": {}}
@@ -171,7 +173,7 @@ def markdown(result: dict[str, Any]) -> str:
     """Markdown tables (training, accuracy vs total steps, mismatch categories) for BENCHMARKS.md."""
     out: list[str] = []
     for L, row in result["levels"].items():
-        out += [f"**L = {L}** — training (MNIST CNN, Adam + cosine, seed fixed; test = first "
+        out += [f"**L = {L}** — training (MNIST {result.get('model', 'cnn')}, Adam + cosine, seed fixed; test = first "
                 f"{result['test_samples']} MNIST test images)", "",
                 "| model | epochs | train images | wall s | best val | ANN clean (test) | ANN noisy | int. ref | σ_l |",
                 "|---|---|---|---|---|---|---|---|---|"]
@@ -220,7 +222,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
         ax.set_ylim(bottom=max(0.0, ax.get_ylim()[0]))
         ax.set_xlabel("total time steps per input")
         ax.set_ylabel("MNIST test accuracy (%)")
-        ax.set_title(f"CNN, L = {L} ({result['test_samples']} test images)")
+        ax.set_title(f"{result.get('model', 'cnn')}, L = {L} ({result['test_samples']} test images)")
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,6 +232,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="cnn", help="zoo model trained on MNIST (cnn, resnet, vgg, mobilenet)")
     p.add_argument("--levels", default="2,4", help="comma-separated L values")
     p.add_argument("--taus", default="2,4", help="SRP pre-simulation steps")
     p.add_argument("--cache", default="runs/methods_cache", help="checkpoint cache folder")
@@ -266,7 +269,7 @@ def main() -> None:
     t0 = time.perf_counter()
     result = run(args)
     result["command"] = "python benchmarks/methods.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in (("levels", ",".join(map(str, args.levels))),
+        f"--{k.replace('_', '-')} {v}" for k, v in (("model", args.model), ("levels", ",".join(map(str, args.levels))),
                                                      ("test_samples", args.test_samples),
                                                      ("category_samples", args.category_samples),
                                                      ("epochs", args.epochs), ("train_samples", args.train_samples),

@@ -8,8 +8,9 @@ Checked on a graph whose SumPools are already folded (:func:`emit.prepare`):
 * per Lava synapse part (:mod:`neurodeploy.backends.lava.parts`): Dense weights fit the
   ``2*q`` recipe (``2*w`` within Lava's mixed range [-256, 255]); a Conv part's pre-shifted
   sum ``sum |W << e| * max|x|`` stays below ``2**23`` (Lava's Conv wraps its output at 24
-  bits and computes in float32, exact below ``2**24``); its delay is at most
-  ``spec.max_delay`` (Loihi 2 synaptic delays have 6 bits);
+  bits and computes in float32, exact below ``2**24``); its groups, kernel size, stride,
+  padding and dilation fit Lava's int8 Conv Vars (``<= 127``; the parts already regroup a
+  larger ``groups``); its delay is at most ``spec.max_delay`` (Loihi 2 synaptic delays have 6 bits);
 * a merge (several projections into one population) whose projection needs a floor on its
   own sum (Conv with ``weight_exp < 0``, or a split Dense with ``e < 0``) is refused: Lava
   sums every projection at the neuron's InPort before the neuron could floor; the number of
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from neurodeploy.backends.lava.lif_bounds import lif_issues
-from neurodeploy.backends.lava.parts import LavaPlanError, projection
+from neurodeploy.backends.lava.parts import LAVA_CONV_INT8_MAX, LavaPlanError, projection
 from neurodeploy.backends.lava.plan import PartPlan, ProjectionPlan, to_lava
 
 from neurodeploy.ir.dtypes import IntT, IRError
@@ -65,6 +66,12 @@ def _part_issues(p: PartPlan, consumer: str, bounds: dict[str, int], spec: Targe
         if b > limit:
             out.append(f"{where}: pre-shifted Conv sum bound {b} > {limit}: Lava's Conv wraps at "
                        f"{LAVA_CONV_BITS} bits (float32 exact below 2**24)")
+        fields = {"groups": (p.groups,), "kernel": p.weights.shape[1:3], "stride": p.stride,
+                  "padding": p.padding, "dilation": p.dilation}
+        for field, vals in fields.items():
+            if max(int(v) for v in vals) > LAVA_CONV_INT8_MAX:
+                out.append(f"{where}: Conv {field} {tuple(int(v) for v in vals)} exceeds "
+                           f"{LAVA_CONV_INT8_MAX}: Lava's Conv holds it in an int8 Var (it would wrap)")
     if p.delay > spec.max_delay:
         out.append(f"{where}: needs a delay of {p.delay} steps from {p.source} to {consumer} > "
                    f"max_delay={spec.max_delay} (target {spec.name})")

@@ -9,6 +9,11 @@ outputs sum at the consumer's InPort, which is exactly ``I`` before the exponent
 element comes from which source is found by running the tensor ops' own ``apply`` on index
 arrays (no second definition of Concat or Flatten).  A Conv keeps ``groups`` when it reads one
 source in channel order; otherwise it is expanded to ``groups = 1`` (zeros between groups).
+Lava's Conv model holds ``groups`` in an int8 Var (precision 8): 128 wraps to -128 and the
+model then loops over no group at all (all-zero output), larger values wrap or raise.  So a
+Conv with more than :data:`LAVA_CONV_INT8_MAX` groups is given to Lava with the largest
+divisor ``g'`` of ``groups`` that fits, each Lava group holding ``groups / g'`` consecutive IR
+groups block-diagonally (zeros elsewhere): the same sums, so still exact.
 
 **Exponents.** Lava's Conv ignores ``weight_exp``: ``e >= 0`` is pre-shifted into the weights
 (``W << e``, exact), ``e < 0`` is left to the consumer (``post_exp``), because the floor must
@@ -35,6 +40,7 @@ from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.nodes import Conv, Dense, SumPool
 
 LAVA_MIXED_WEIGHT_SCALE = 2   # the 2*q recipe: Lava drops one LSB of mixed-sign weights
+LAVA_CONV_INT8_MAX = 127    # Lava's Conv holds groups (and kernel/stride/padding/dilation) as int8
 
 
 class LavaPlanError(ValueError):
@@ -86,6 +92,24 @@ def _ungrouped(conv: Conv) -> np.ndarray:
     return full
 
 
+def lava_groups(weight: np.ndarray, groups: int) -> tuple[np.ndarray, int]:
+    """``(weight', groups')`` with ``groups' <= LAVA_CONV_INT8_MAX`` and the same convolution:
+    ``groups'`` is the largest divisor of ``groups`` that fits, and each Lava group holds
+    ``r = groups / groups'`` consecutive IR groups on its block diagonal (IR layout
+    ``(C_out, C_in / groups, kh, kw)`` in and ``(C_out, C_in / groups', kh, kw)`` out)."""
+    if groups <= LAVA_CONV_INT8_MAX:
+        return weight, groups
+    g2 = max(d for d in range(1, LAVA_CONV_INT8_MAX + 1) if groups % d == 0)
+    r = groups // g2
+    co, ci_g, kh, kw = weight.shape
+    co_g = co // groups
+    out = np.zeros((co, ci_g * r, kh, kw), np.int64)
+    for gi in range(groups):
+        lo = (gi % r) * ci_g
+        out[gi * co_g:(gi + 1) * co_g, lo:lo + ci_g] = weight[gi * co_g:(gi + 1) * co_g]
+    return out, g2
+
+
 def _conv_channels(conv: Conv, src: np.ndarray, flat: np.ndarray, sources: list[str],
                    shapes: dict[str, tuple[int, ...]]) -> list[tuple[np.ndarray, int]]:
     """Per source: ``(W_k (C_out, C_k, kh, kw), groups)``."""
@@ -93,7 +117,7 @@ def _conv_channels(conv: Conv, src: np.ndarray, flat: np.ndarray, sources: list[
     hw = int(np.prod(src.shape[1:]))
     chan = flat[:, 0, 0] // hw
     if len(sources) == 1 and np.array_equal(chan, np.arange(len(chan))):
-        return [(np.asarray(conv.weight, np.int64), conv.groups)]
+        return [lava_groups(np.asarray(conv.weight, np.int64), conv.groups)]
     full = _ungrouped(conv)
     out = []
     for k, name in enumerate(sources):
