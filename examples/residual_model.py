@@ -3,14 +3,15 @@
 The model is ``examples/my_resnet.py:tiny_resnet`` (a Brevitas ResNet whose ``forward`` uses
 ``+``).  The script runs the CLI exactly as you would type it:
 
-    neurodeploy train   --model examples.my_resnet:tiny_resnet --dataset digits --levels 4 --out RUN/ckpt
+    neurodeploy train   --model examples.my_resnet:tiny_resnet --dataset digits --input-shape 1,8,8 \
+                        --levels 4 --out RUN/ckpt
     neurodeploy convert RUN/ckpt --out RUN/graph          # traced with torch.fx, merges aligned
     neurodeploy inspect RUN/graph                         # shows each merge and its branch exponents
     neurodeploy eval    RUN/graph --checkpoint RUN/ckpt --steps 1,2,4,8
     neurodeploy verify  RUN/graph --target lava --samples 10 --steps 8
 
 Run from the repository root:  python examples/residual_model.py [--quick] [--out runs/own_resnet]
-(about a minute on 2 cores; --quick trains for 2 epochs and verifies 3 samples).
+(about two minutes on 2 cores; --quick trains for 6 epochs and verifies 3 samples).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def neurodeploy(*args: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 epochs, 3 Lava samples (CI)")
+    parser.add_argument("--quick", action="store_true", help="6 epochs, 3 Lava samples (CI smoke run)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "own_resnet")
     args = parser.parse_args()
     run = args.out.resolve()
@@ -44,9 +45,9 @@ def main() -> None:
         shutil.rmtree(run)                       # only a folder this script created earlier
     run.mkdir(parents=True, exist_ok=False)
     (run / ".example-run").write_text("created by examples/residual_model.py\n")
-    epochs = "2" if args.quick else "12"
-    neurodeploy("train", "--model", "examples.my_resnet:tiny_resnet", "--dataset", "digits", "--levels", "4",
-                "--epochs", epochs, "--seed", "0", "--out", str(run / "ckpt"), "--json")
+    epochs = "6" if args.quick else "30"
+    neurodeploy("train", "--model", "examples.my_resnet:tiny_resnet", "--dataset", "digits", "--input-shape", "1,8,8",
+                "--levels", "4", "--epochs", epochs, "--lr", "5e-3", "--seed", "0", "--out", str(run / "ckpt"), "--json")
     report = json.loads(neurodeploy("convert", str(run / "ckpt"), "--out", str(run / "graph"), "--json"))
     print(neurodeploy("inspect", str(run / "graph")))
     result = json.loads(neurodeploy("eval", str(run / "graph"), "--checkpoint", str(run / "ckpt"),

@@ -154,6 +154,7 @@ def train(
     torch.manual_seed(seed)
     np.random.seed(seed)
     model = call_factory(name, factory, config_kwargs)
+    check_accepts_inputs(model, name, x_train[:2], data.input_scale)
     x_fit, y_fit, x_val, y_val = validation_split(x_train, data.y_train, val_fraction, seed)
     history = _fit(
         model, x_fit, y_fit, x_val, y_val, data.input_scale, epochs=epochs, lr=lr, batch_size=batch_size,
@@ -179,6 +180,21 @@ def train(
         metrics["sigmas"] = get_noise(model)
         save_checkpoint(out, model, config, metrics)
     return model, history
+
+
+def check_accepts_inputs(model: nn.Module, name: str, x_int: np.ndarray, input_scale: float) -> None:
+    """One forward pass on two samples before training: a model that cannot take the dataset's inputs in
+    this shape stops with one line (``--input-shape``) instead of a traceback from inside torch."""
+    try:
+        with torch.no_grad():
+            model.eval()
+            model(_to_input(x_int, input_scale))
+    except RuntimeError as exc:            # torch's shape errors are RuntimeErrors
+        first = str(exc).splitlines()[0]
+        raise ValueError(f"model {name}: does not accept inputs of shape {tuple(x_int.shape[1:])} ({first}); "
+                         "pass --input-shape C,H,W or give the factory an input_shape argument") from None
+    finally:
+        model.train()
 
 
 def _fit(

@@ -21,6 +21,9 @@ from neurodeploy.commands.common import DATA_OPT, JSON_OPT, POSITIVE, emit, frie
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Learning rate (default: the model's recipe).")
 @click.option("--batch-size", type=POSITIVE, default=None, help="Batch size (default: the model's recipe).")
+@click.option("--input-shape", default=None, metavar="C,H,W",
+              help="Shape the dataset's samples are shown to the model in (C-order reshape), e.g. 1,8,8 for "
+                   "digits images (default: the model's recipe; flat for a user factory).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for data order and init.")
 @click.option("--method", type=click.Choice(["qcfs", "nq"]), default="qcfs", show_default=True,
               help="qcfs: plain QCFS QAT; nq: noise-aware QAT (sigma from the integer SNN each epoch).")
@@ -29,7 +32,7 @@ from neurodeploy.commands.common import DATA_OPT, JSON_OPT, POSITIVE, emit, frie
 @JSON_OPT
 @friendly
 def train(model: str, dataset: str, levels: int, epochs: int | None, lr: float | None,
-          batch_size: int | None, seed: int, method: str, out: Path, data_dir: Path | None,
+          batch_size: int | None, input_shape: str | None, seed: int, method: str, out: Path, data_dir: Path | None,
           as_json: bool) -> None:
     """Quantization-aware training (Brevitas, int8 power-of-two weights, QCFS activations).
 
@@ -44,7 +47,7 @@ def train(model: str, dataset: str, levels: int, epochs: int | None, lr: float |
     from neurodeploy.quant.nq import NQSigmaEstimator
     from neurodeploy.quant.train import train as run_training
 
-    given = {"epochs": epochs, "lr": lr, "batch_size": batch_size}
+    given = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "input_shape": _shape(input_shape)}
     kwargs = {**recipe(model, dataset), **{k: v for k, v in given.items() if v is not None}}
     data = load_dataset(dataset, data_dir)
     estimator = NQSigmaEstimator(input_bits=int(data.input_bits)) if method == "nq" else None
@@ -57,6 +60,18 @@ def train(model: str, dataset: str, levels: int, epochs: int | None, lr: float |
         summary["final_sigmas"] = history["sigmas"][-1]
         summary["widened_target_epochs"] = sum(1 for h in estimator.history if h["widened_target"])
     emit(summary, as_json, "\n".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"--input-shape: expected comma-separated integers like 1,8,8, got {text!r}") from None
+    if not shape or min(shape) < 1:
+        raise click.BadParameter(f"--input-shape: sizes must be >= 1, got {text!r}")
+    return shape
 
 
 @click.command(name="train-float")

@@ -243,7 +243,9 @@ def load_graph(folder: Path) -> Graph:
         raise IRError(f"{gpath}: meta values must be strings")
     try:
         schedule = Schedule(**sched)
-        return Graph(nodes=tuple(nodes), schedule=schedule, meta=dict(meta), format_version=FORMAT_VERSION)
+        graph = Graph(nodes=tuple(nodes), schedule=schedule, meta=dict(meta), format_version=FORMAT_VERSION)
+        graph.check_dataflow()                       # a saved graph is complete: no dangling or mis-fed node
+        return graph
     except TypeError as exc:
         raise IRError(f"{gpath}: schedule: {exc}") from None
     except IRError as exc:                         # structure rules: name the file too
