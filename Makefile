@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml Makefile
 
 setup: $(STAMP)
 
-# Train on sklearn digits, convert, build for Lava, verify bit-exactness on Lava, print accuracies.
+# Train a residual network on sklearn digits (as 1x8x8 images), convert, build for Lava, verify
+# bit-exactness on Lava, print accuracies.
 demo: $(STAMP)
-	$(BIN)/neurodeploy train --model mlp --dataset digits --levels 4 --seed 0 --out $(RUNS)/ckpt
+	$(BIN)/neurodeploy train --model resnet --dataset digits --levels 4 --seed 0 --out $(RUNS)/ckpt
 	$(BIN)/neurodeploy convert $(RUNS)/ckpt --out $(RUNS)/graph
+	$(BIN)/neurodeploy inspect $(RUNS)/graph
 	$(BIN)/neurodeploy build $(RUNS)/graph --target lava --out $(RUNS)/lava_bundle
 	$(BIN)/neurodeploy verify $(RUNS)/graph --target lava --samples 50 --steps 8
 	$(BIN)/neurodeploy eval $(RUNS)/graph --checkpoint $(RUNS)/ckpt --steps 1,2,4,8,16

@@ -101,7 +101,10 @@ def test_mobilenet_depthwise_and_inverted_residual() -> None:
     assert depthwise and all(c.groups == c.in_channels == c.out_channels for c in depthwise)
     block = next(m for m in model.modules() if isinstance(m, InvertedResidual))
     assert _has_add(block) and _has_add(model)
-    assert len(depthwise) == 6 and len([m for m in model.modules() if isinstance(m, InvertedResidual)]) == 3
+    # default: one inverted residual in the last stage only (3 separable + 1 inverted depthwise convs)
+    assert len(depthwise) == 4 and len([m for m in model.modules() if isinstance(m, InvertedResidual)]) == 1
+    every_stage = build_model("mobilenet", input_shape=[1, 8, 8], inverted=1)
+    assert len([m for m in every_stage.modules() if isinstance(m, InvertedResidual)]) == 3
 
 
 def test_vgg_depth() -> None:
