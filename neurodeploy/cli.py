@@ -6,6 +6,10 @@ scripts).  Errors are one line naming the layer, field, option or file, with exi
 """
 from __future__ import annotations
 
+import sys
+import traceback
+from typing import Any
+
 import click
 
 from neurodeploy import __version__
@@ -16,10 +20,36 @@ from neurodeploy.commands.running import build, eval_cmd, raster, verify
 from neurodeploy.commands.training import train, train_float
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+INTERNAL_ERROR = 3
+
+
+class _Group(click.Group):
+    """Expected failures are one-line errors (exit 1, usage 2); anything else is a bug in
+    neurodeploy: one line saying so (exit 3), the traceback only with ``--debug``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence, reported as a bug
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            else:
+                click.echo(f"internal error (a bug in neurodeploy, please report it): {type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else ''} — rerun with --debug for the traceback",
+                           err=True)
+            sys.exit(INTERNAL_ERROR)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="neurodeploy")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
+def main(debug: bool) -> None:
     """Quantization-aware training to bit-exact integer spiking networks.
+
+    Exit status: 0 success; 1 a refused artifact, a failed check or a failed verification (one line
+    naming the file, layer, field or option); 2 a usage error; 3 an internal error (a bug).
 
     \b
     Typical flow (sklearn digits):
