@@ -1,7 +1,7 @@
 """CPU-simulator throughput on the MNIST CNN against T x the float32 forward pass of the same
 network and batch, measured side by side in one run (the ratio is what we track).
 
-    python benchmarks/cpusim_throughput.py [--graph runs/mnist/graph] [--samples 10000] [--steps 8]
+    python benchmarks/cpusim_throughput.py [--graph runs/mnist/graph] [--samples 10000] [--steps 8] [--impl torch]
 
 Without ``--graph`` a random-weight integer CNN of the MNIST zoo shape is used
 (conv16 5x5 - pool - conv32 5x5 - pool - fc128 - fc10) with random 8-bit inputs; with a graph
@@ -82,6 +82,7 @@ def main() -> None:
     ap.add_argument("--graph", type=Path, default=None, help="graph folder (default: random MNIST-shaped CNN)")
     ap.add_argument("--samples", type=int, default=10000)
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--impl", default="fast", choices=["fast", "torch"], help="simulator implementation")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/cpusim_throughput.json"))
     args = ap.parse_args()
     graph = load_graph(args.graph) if args.graph else mnist_shaped_graph()
@@ -92,12 +93,12 @@ def main() -> None:
     else:
         x = np.random.default_rng(1).integers(0, 256, size=(args.samples, 1, 28, 28))
     t0 = time.perf_counter()
-    simulate(graph, x, args.steps)
+    simulate(graph, x, args.steps, impl=args.impl)
     sim_s = time.perf_counter() - t0
     fwd_s = float_forward_seconds(graph, x, repeats=2)
     row = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
            "date": date.today().isoformat(), "graph": str(args.graph or "random MNIST-shaped CNN"),
-           "samples": int(len(x)), "steps": args.steps, "cpusim_s": round(sim_s, 2),
+           "samples": int(len(x)), "steps": args.steps, "impl": args.impl, "cpusim_s": round(sim_s, 2),
            "float_forward_s": round(fwd_s, 3), "T_x_forward_s": round(args.steps * fwd_s, 2),
            "ratio_cpusim_to_T_x_forward": round(sim_s / (args.steps * fwd_s), 2),
            "samples_per_s": round(len(x) / sim_s, 1)}

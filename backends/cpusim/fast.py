@@ -1,238 +1,120 @@
-"""Fast batched simulator: (batch x neurons) arrays, a Python loop over logical time only.
+"""Fast batched simulator (``impl="fast"``): the time-folded engine on numpy arrays.
 
 Bit-identical to :mod:`neurodeploy.backends.cpusim.reference`, but written independently of it
-(its own vectorised neuron update, in place), so comparing the two checks the neuron update,
-the synapse arithmetic and the delay plumbing at once.  Shared with the reference: the
-schedule (:class:`~neurodeploy.ir.schedule.Schedule`, ``srp_gate``) and the trace layout.
+(:mod:`~neurodeploy.backends.cpusim.folded` evaluates node by node over all steps, the reference
+step by step over all nodes), so comparing the two checks the neuron update, the synapse
+arithmetic and the delay plumbing at once.
 
-Per population with synapses ``k`` (``D_P`` = the state dtype)::
+Per population, state dtype ``D_P`` = int32 when ``max|state| + B_I + max|bias| + max theta < 2**31``
+(every partial sum fits), else int64; in place on ``v`` (``B x neurons``)::
 
-    integrate:  v += C + sum_{k dynamic} I_k(t);  v = clip(v, state_t.lo, state_t.hi)
-    fire:       s = [v >= theta] (or >);  v -= s * theta  (subtract)  or  v[s] = 0  (zero)
-    SRP:        emitted = s & g  after the latch at step tau
+    integrate:  v += C;  v += I_k(t) for each dynamic synapse k;  v = clip(v, lo, hi) (if it can act)
+    fire:       s = [v >= theta] (or >);  v -= s * theta (subtract)  or  v = 0 where s (zero)
+    SRP:        s &= g after the latch at step tau
 
-where ``C = bias + sum_{k static} I_k`` is folded once per chunk: a node whose inputs derive
-from the Input only is constant over time (``static``) and computed once per chunk.
-``D_P`` is int32 when ``max|state| + sum_k B_k + max|bias| + max theta < 2**31`` (every partial
-sum then fits), else int64.  Synapse arithmetic: :mod:`~neurodeploy.backends.cpusim.kernels`.
-
-Silence: ``None`` stands for an all-zero spike tensor (a two_phase population outside its fire
-window, a delayed edge before step 1); synapses and tensor ops whose inputs are all silent are
-skipped.  Delays: a population read by a consumer of depth ``d_c`` gives its emitted spikes of
-step ``t - edge_delay(d_s, d_c)`` from a ring buffer; tensor ops are evaluated once per step per
-distinct tuple of delays of the populations they read.
+Synapse arithmetic (float32 / float64 BLAS where the bound proves it exact, int64 otherwise,
+int64 before the floor shift): :mod:`~neurodeploy.backends.cpusim.kernels`.
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from neurodeploy.backends.cpusim.kernels import Synapse, int_dtype, sum_pool
-from neurodeploy.backends.cpusim.trace import Trace, new_trace, record
+from neurodeploy.backends.cpusim import folded
+from neurodeploy.backends.cpusim.kernels import Synapse, sum_pool
+from neurodeploy.backends.cpusim.trace import Trace
 from neurodeploy.ir.graph import Graph
-from neurodeploy.ir.nodes import IFPopulation, Node
+from neurodeploy.ir.nodes import Conv, Dense, IFPopulation, Node, SumPool
 from neurodeploy.ir.schedule import srp_gate
-from neurodeploy.ir.verify import target_current_bound
 
-@dataclass(frozen=True)
-class Neurons:
-    """A population's parameters in its state dtype, with its vectorised in-place update."""
 
-    threshold: np.ndarray
-    bias: np.ndarray
-    v0: np.ndarray
-    lo: int
-    hi: int
-    greater_equal: bool
-    subtract: bool
+class NumpyNeurons(folded.NeuronOps):
+    """A population's parameters in its state dtype, with the in-place update on numpy arrays."""
 
-    @staticmethod
-    def of(pop: IFPopulation, current_bound: int, force_subtract: bool) -> Neurons:
-        worst = (max(-pop.state_t.lo, pop.state_t.hi) + current_bound
-                 + int(np.abs(pop.bias).max(initial=0)) + int(pop.threshold.max(initial=0)))
-        dt = int_dtype(worst)                          # |v + partial sums of I + bias| and theta fit
-        return Neurons(pop.threshold.astype(dt), pop.bias.astype(dt), pop.v0.astype(dt),
-                       pop.state_t.lo, pop.state_t.hi, pop.compare == ">=",
-                       pop.reset == "subtract" or force_subtract)
+    def __init__(self, pop: IFPopulation, current_bound: int, force_subtract: bool, total: int) -> None:
+        dt = np.dtype(folded.int_name(folded.state_bound(pop, current_bound)))
+        self.shape = pop.shape
+        self.threshold = pop.threshold.astype(dt)
+        uniform = self.threshold.size and (self.threshold == self.threshold.flat[0]).all()
+        self.theta: Any = dt.type(self.threshold.flat[0]) if uniform else self.threshold   # scalar: faster
+        self.bias = pop.bias.astype(dt)
+        self.v0 = pop.v0.astype(dt)
+        self.lo, self.hi = pop.state_t.lo, pop.state_t.hi
+        self.clip = folded.clip_can_act(pop, current_bound, total)
+        self.greater_equal = pop.compare == ">="
+        self.subtract = pop.reset == "subtract" or force_subtract
 
-    @property
-    def dtype(self) -> type:
-        return self.v0.dtype.type
+    def initial(self, batch: int) -> np.ndarray:
+        return np.broadcast_to(self.v0, (batch, *self.shape)).copy()
 
-    def integrate(self, v: np.ndarray, parts: list[np.ndarray]) -> None:
-        """``v = clip(v + sum(parts), lo, hi)`` in place (``parts`` include the bias)."""
+    def drive(self, consts: list[Any]) -> np.ndarray | None:
+        if not consts:
+            return self.bias if self.bias.any() else None
+        out = consts[0].astype(self.bias.dtype)             # its own copy (consts are shared)
+        for c in consts[1:]:
+            out += c
+        out += self.bias
+        return out
+
+    def integrate(self, v: np.ndarray, drive: np.ndarray | None, parts: list[Any]) -> None:
+        if drive is not None:
+            v += drive
         for p in parts:
             v += p
-        np.clip(v, self.lo, self.hi, out=v)
+        if self.clip:
+            np.clip(v, self.lo, self.hi, out=v)
 
-    def fire(self, v: np.ndarray) -> np.ndarray:
-        """Boolean spikes ``[v >= theta]`` (or ``>``) and the reset, in place on ``v``."""
-        s = v >= self.threshold if self.greater_equal else v > self.threshold
+    def fire(self, v: np.ndarray, s: np.ndarray, gate: np.ndarray | None) -> None:
+        (np.greater_equal if self.greater_equal else np.greater)(v, self.theta, out=s)
         if self.subtract:
-            v -= s * self.threshold
+            v -= s * self.theta                                # measured faster than where=s
         else:
-            v[s] = 0
-        return s
+            np.copyto(v, 0, where=s)
+        if gate is not None:
+            np.logical_and(s, gate, out=s)
+
+    def latch(self, v: np.ndarray) -> np.ndarray:
+        gate = srp_gate(self.threshold, v).astype(bool)       # g = [1000 v > theta]
+        v[...] = self.v0
+        return gate
 
 
-def _zeros_for_silent(values: list[np.ndarray | None], shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    """``values`` with each silent (``None``) entry replaced by zeros of its shape."""
-    batch = next(len(v) for v in values if v is not None)
-    return [v if v is not None else np.zeros((batch, *sh), np.int32) for v, sh in zip(values, shapes)]
+class NumpyOps(folded.ArrayOps):
+    """numpy arrays on the host; synapses through :class:`~.kernels.Synapse`."""
 
+    def asarray(self, x: np.ndarray) -> np.ndarray:
+        return x
 
-class Plan:
-    """What the chunks share: cast parameters, synapse kernels, static nodes and edge delays."""
+    def to_numpy(self, a: Any) -> np.ndarray:
+        return np.asarray(a)
 
-    def __init__(self, graph: Graph) -> None:
-        graph.check_dataflow()
-        self.graph, sched, depths = graph, graph.schedule, graph.depths
-        bounds, self.shapes = graph.value_bounds(), graph.shapes()
-        self.static: set[str] = set()
-        for n in graph.nodes:
-            if n.role == "input" or (n.role in ("synapse", "tensor") and all(s in self.static for s in n.inputs)):
-                self.static.add(n.name)
-        self.neurons = {p.name: Neurons.of(p, target_current_bound(graph, p.name, bounds), sched.forces_subtract)
-                        for p in graph.populations()}
-        self.synapses: dict[str, Synapse] = {}
-        for n in graph.nodes:
-            if n.role == "synapse":
-                consumer = graph.consumers[n.name][0].name
-                out_dtype = self.neurons[consumer].dtype if consumer in self.neurons else np.int64
-                self.synapses[n.name] = Synapse(n, bounds[n.inputs[0]], out_dtype)  # type: ignore[arg-type]
-        self.pool_dtype = {n.name: int_dtype(bounds[n.name]) for n in graph.nodes if n.role == "tensor"}
-        self.targets = [n for n in graph.nodes if n.role in ("population", "readout")]
-        self.keep = {p.name: 1 for p in graph.populations()}       # ring buffer lengths
-        self.delay: dict[tuple[str, int], int] = {}
-        self.key: dict[tuple[str, int], tuple[str, tuple[int, ...]]] = {}
-        for tgt in self.targets:
-            for syn in tgt.inputs:
-                self._walk(syn, depths[tgt.name])
+    def zeros(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+        return np.zeros(shape, dtype)
 
-    def _walk(self, name: str, d_c: int) -> None:
-        """Record delays and cache keys of the dynamic nodes read on the way to a consumer of depth ``d_c``."""
-        g = self.graph
-        if name in self.static or (name, d_c) in self.key or (name, d_c) in self.delay:
-            return
-        if g.node(name).role == "population":
-            delay = g.schedule.edge_delay(g.depths[name], d_c)
-            self.delay[(name, d_c)] = delay
-            self.keep[name] = max(self.keep[name], delay + 1)
-            return
-        pops = [p for p in g.spike_sources(name) if g.node(p).role == "population"]
-        self.key[(name, d_c)] = (name, tuple(g.schedule.edge_delay(g.depths[p], d_c) for p in pops))
-        for src in g.node(name).inputs:
-            self._walk(src, d_c)
+    def concat(self, arrays: list[Any], axis: int) -> np.ndarray:
+        return np.concatenate(arrays, axis=axis)
 
-    def apply(self, n: Node, values: list[np.ndarray | None]) -> np.ndarray | None:
-        """A stateless node's value; ``None`` (silent) when all its inputs are silent."""
-        if all(v is None for v in values):
-            return None
-        if n.role == "synapse":
-            return self.synapses[n.name](values[0])                 # type: ignore[arg-type]
-        kind = type(n).__name__
-        if kind == "SumPool":
-            return sum_pool(n, values[0], self.pool_dtype[n.name])  # type: ignore[arg-type]
-        if kind == "Flatten":
-            return values[0].reshape(len(values[0]), -1)            # type: ignore[union-attr]
-        dense = _zeros_for_silent(values, [self.shapes[s] for s in n.inputs])
-        if kind == "Concat":
-            return np.concatenate(dense, axis=1)
-        return n.apply(dense)                                       # any other tensor op: exact int64
+    def cast(self, a: Any, dtype: str) -> np.ndarray:
+        return np.asarray(a).astype(dtype, copy=False)
 
-    def constants(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Values of the static nodes (those that depend on the Input only) for one chunk."""
-        const: dict[str, np.ndarray] = {}
-        for n in self.graph.nodes:
-            if n.name in self.static:
-                const[n.name] = x if n.role == "input" else self.apply(n, [const[s] for s in n.inputs])  # type: ignore[assignment]
-        return const
+    def is_bool(self, a: Any) -> bool:
+        return np.asarray(a).dtype == np.bool_
+
+    def synapse(self, node: Node, max_input: int, out_dtype: str) -> Callable[[Any], Any]:
+        assert isinstance(node, (Dense, Conv))
+        return Synapse(node, max_input, np.dtype(out_dtype).type)
+
+    def sum_pool(self, node: SumPool, x: Any, dtype: str) -> np.ndarray:
+        return sum_pool(node, x, np.dtype(dtype).type)
+
+    def neurons(self, pop: IFPopulation, current_bound: int, force_subtract: bool,
+                total: int) -> folded.NeuronOps:
+        return NumpyNeurons(pop, current_bound, force_subtract, total)
 
 
 def run(graph: Graph, x: np.ndarray, total: int, probes: Sequence[str] = (), record_v: bool = False,
-        record_current: bool = False, chunk: int = 1000, progress: bool = False) -> Trace:
-    """Simulate ``x`` (batch, *input shape) for ``total`` logical steps, ``chunk`` samples at a time."""
-    if chunk < 1:
-        raise ValueError(f"chunk: must be >= 1, got {chunk}")
-    plan = Plan(graph)
-    trace = new_trace(graph, len(x), total, probes, record_v, record_current)
-    starts: Sequence[int] = range(0, len(x), chunk)
-    if progress:
-        from tqdm import tqdm
-        starts = tqdm(starts, desc="cpusim", unit="chunk")
-    for start in starts:
-        rows = slice(start, min(start + chunk, len(x)))
-        _run_chunk(plan, np.asarray(x[rows], np.int64), total, rows, trace)
-    return trace
-
-
-def _run_chunk(plan: Plan, x: np.ndarray, total: int, rows: slice, trace: Trace) -> None:
-    graph, sched, depths, batch = plan.graph, plan.graph.schedule, plan.graph.depths, len(x)
-    const = plan.constants(x)
-    fixed: dict[str, list[np.ndarray]] = {}          # static currents per target
-    dynamic: dict[str, list[str]] = {}               # synapses evaluated every step
-    for tgt in plan.targets:
-        fixed[tgt.name] = [const[s] for s in tgt.inputs if s in const]
-        dynamic[tgt.name] = [s for s in tgt.inputs if s not in const]
-    bias = {tgt.name: plan.neurons[tgt.name].bias if tgt.name in plan.neurons else tgt.bias for tgt in plan.targets}
-    drive = {name: sum(fixed[name], b) for name, b in bias.items()}          # C = bias + static I
-    v = {p: np.broadcast_to(nr.v0, (batch, *nr.v0.shape)).copy() for p, nr in plan.neurons.items()}
-    gate: dict[str, np.ndarray | None] = {p: None for p in plan.neurons}
-    history: dict[str, deque[np.ndarray | None]] = {p: deque(maxlen=k) for p, k in plan.keep.items()}
-    ro = graph.readout
-    acc = np.zeros((batch, *ro.shape), np.int64)
-    for t in range(1, total + 1):
-        cache: dict[tuple[str, tuple[int, ...]], np.ndarray | None] = {}
-        value = _step_reader(plan, const, history, cache, t)
-        for tgt in plan.targets:
-            name, d_c = tgt.name, depths[tgt.name]
-            parts = [c for c in (value(s, d_c) for s in dynamic[name]) if c is not None]
-            current = _sum(fixed[name] + parts) if name in trace.current else None
-            if tgt.role == "readout":
-                if sched.readout_integrates(t, graph.depth):
-                    for p in [drive[name], *parts]:
-                        acc += p
-                trace.readout[t - 1, rows] = acc
-                record(trace, name, t, rows, current=current)
-                continue
-            nr, vv = plan.neurons[name], v[name]
-            integrate, fire = sched.neuron_phase(t, d_c)
-            if integrate:
-                nr.integrate(vv, [drive[name], *parts])
-            s = nr.fire(vv) if fire else None
-            if s is not None and gate[name] is not None:
-                s &= gate[name]                                               # SRP: emitted = s * g
-            history[name].append(s)
-            record(trace, name, t, rows, spikes=s, v=vv, current=current)
-        if sched.is_srp_latch(t):
-            for p, nr in plan.neurons.items():
-                gate[p] = srp_gate(nr.threshold, v[p]).astype(bool)            # g = [1000 v > theta]
-                v[p][...] = nr.v0                                               # reload v0
-            acc[...] = 0                                                        # clear the readout
-
-
-def _sum(parts: list[np.ndarray]) -> np.ndarray | None:
-    return sum(parts[1:], parts[0].astype(np.int64)) if parts else None
-
-
-def _step_reader(plan: Plan, const: dict[str, np.ndarray], history: dict[str, deque[np.ndarray | None]],
-                 cache: dict[tuple[str, tuple[int, ...]], np.ndarray | None],
-                 t: int) -> Callable[[str, int], np.ndarray | None]:
-    """``value(name, d_c)``: node ``name`` at step ``t`` as read towards a consumer of depth ``d_c``."""
-
-    def value(name: str, d_c: int) -> np.ndarray | None:
-        if name in const:
-            return const[name]
-        delay = plan.delay.get((name, d_c))
-        if delay is not None:                                                   # a population
-            return history[name][-1 - delay] if t - delay >= 1 else None
-        key = plan.key[(name, d_c)]
-        if key not in cache:
-            node = plan.graph.node(name)
-            cache[key] = plan.apply(node, [value(s, d_c) for s in node.inputs])
-        return cache[key]
-
-    return value
+        record_current: bool = False, chunk: int | None = None, progress: bool = False) -> Trace:
+    """Simulate ``x`` (batch, *input shape) for ``total`` logical steps (numpy, time-folded)."""
+    return folded.run(graph, x, total, NumpyOps(), probes, record_v, record_current, chunk, progress)

@@ -3,8 +3,10 @@
 ``simulate`` refuses graphs the simulators cannot run (:meth:`Graph.check_dataflow`: cycles,
 dangling nodes, populations not fed by synapses, mismatched merges; one line naming the node),
 checks the inputs against the graph's ``Input`` type, resolves probes and runs
-``schedule.total_steps(steps, graph.depth)`` logical steps with the fast batched simulator
-(default) or the readable reference interpreter; both are bit-identical.
+``schedule.total_steps(steps, graph.depth)`` logical steps with one of three bit-identical
+implementations: ``"fast"`` (default; numpy, time-folded, :mod:`.fast`), ``"torch"`` (the same
+engine on torch's kernels, CPU or CUDA, :mod:`.torchsim`) or ``"reference"`` (the readable
+step-by-step interpreter, :mod:`.reference`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.ranges import INT64_SPEC, prove_ranges
 
 MAX_TRACE_BYTES = 8 << 30   # recorded spikes/v/current of one simulate() call
+IMPLS = ("fast", "torch", "reference")
 
 
 def check_inputs(graph: Graph, x: np.ndarray) -> np.ndarray:
@@ -49,11 +52,27 @@ def resolve_probes(graph: Graph, probes: Sequence[str] | str) -> list[str]:
 
 def simulate(graph: Graph, x: np.ndarray, steps: int, *, probes: Sequence[str] | str = (),
              record_v: bool = False, record_current: bool = False, impl: str = "fast",
-             chunk: int = 1000, progress: bool = False) -> Trace:
+             chunk: int | None = None, progress: bool = False, device: str | None = None) -> Trace:
     """Run integer inputs ``x`` for ``steps`` useful steps; returns a :class:`Trace` in logical time.
 
     The run lasts ``graph.schedule.total_steps(steps, graph.depth)`` steps and
     ``Trace.first_useful_step`` is 0 (plain), ``tau`` (srp) or ``D * window`` (two_phase).
+
+    ``impl`` chooses the implementation; all three give bit-identical traces:
+
+    * ``"fast"`` (the default): numpy, needs nothing beyond the core dependencies.  Time-folded:
+      each node runs all steps of a chunk of samples before the next node (a synapse is one
+      matmul/conv over the ``steps x samples`` axis), with float32/float64 BLAS only where the
+      weight-times-input bound proves the sums exact, int64 otherwise.
+    * ``"torch"``: the same engine on torch's matmul/conv2d kernels under the same bound
+      (float32 below ``2**24``, float64 below ``2**53``, host int64 above), on ``device``
+      (``"cpu"``, the default, or ``"cuda"``/``"cuda:N"``).  Needs the ``quant`` extra (torch);
+      usually the fastest on CPU for batches of about 100 samples and more.
+    * ``"reference"``: the readable step-by-step interpreter (slow; the executable spec).
+
+    ``device`` applies to ``impl="torch"`` only.  ``chunk`` caps the samples simulated together;
+    ``None`` sizes chunks from a memory budget (``folded.MEMORY_BUDGET``, 512 MiB of live
+    activations); the reference ignores it.  ``progress`` shows a progress bar over chunks.
     """
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps: must be >= 0, got {steps}")
@@ -69,9 +88,16 @@ def simulate(graph: Graph, x: np.ndarray, steps: int, *, probes: Sequence[str] |
         raise ValueError(f"probes: recording {len(names)} populations for {total} steps x {len(xs)} samples "
                          f"needs {trace_bytes / 2**30:.1f} GiB (limit {MAX_TRACE_BYTES / 2**30:.0f} GiB); "
                          "probe fewer populations, steps or samples")
+    if impl not in IMPLS:
+        raise ValueError(f"impl: expected one of {list(IMPLS)}, got {impl!r}")
+    if impl != "torch" and device not in (None, "cpu"):
+        raise ValueError(f"device: {device!r} needs impl='torch' (impl {impl!r} runs on the CPU)")
     if impl == "fast":
         return fast.run(graph, xs, total, names, record_v, record_current, chunk=chunk,
                         progress=progress)
-    if impl == "reference":
-        return reference.run(graph, xs, total, names, record_v, record_current)
-    raise ValueError(f"impl: expected 'fast' or 'reference', got {impl!r}")
+    if impl == "torch":
+        from neurodeploy.backends.cpusim import torchsim  # torch is an optional dependency
+
+        return torchsim.run(graph, xs, total, names, record_v, record_current, chunk=chunk,
+                            progress=progress, device=device or "cpu")
+    return reference.run(graph, xs, total, names, record_v, record_current)

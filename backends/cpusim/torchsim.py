@@ -1,0 +1,234 @@
+"""Torch simulator (``impl="torch"``): the time-folded engine on torch tensors, CPU or CUDA.
+
+Same integer equations as :mod:`~neurodeploy.backends.cpusim.fast` (module docstring of
+:mod:`~neurodeploy.backends.cpusim.folded`); only the array library differs.
+
+Synapses use torch's own matmul / conv2d under the exactness rule of
+:mod:`~neurodeploy.backends.cpusim.kernels`: with ``B = max_out sum_j |w_ij| * max|x_j|``
+(:meth:`Dense.raw_bound`) every partial sum of a dot product is an integer of magnitude
+``<= B``, so float32 is exact for ``B < 2**24`` and float64 for ``B < 2**53`` *in any summation
+order*, provided the kernel sums plain products of the integers.  Kernels that do not (Winograd
+or FFT convolutions, TF32 / bf16 reduced-precision GEMMs) are switched off while the simulator
+runs (:func:`exact_kernels`): NNPACK off on the CPU (oneDNN's convolution is used with
+``convolution_direct`` by torch, or torch's im2col + GEMM fallback), cuDNN off on CUDA (torch's
+im2col + cuBLAS), TF32 off, float32 matmul precision "highest".  For ``B >= 2**53`` the synapse
+runs on the host in exact int64 (:class:`~.kernels.Synapse`).  The sum is cast to int64 before
+the shift by ``weight_exp`` (floor for negative exponents: an arithmetic right shift).
+
+Pools are exact integer sums of strided slices; the neuron update is in place in the state
+dtype (int32 / int64), as in the numpy path.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from neurodeploy.backends.cpusim import folded
+from neurodeploy.backends.cpusim.fast import NumpyNeurons
+from neurodeploy.backends.cpusim.kernels import FLOAT32_EXACT, FLOAT64_EXACT, Synapse
+from neurodeploy.backends.cpusim.trace import Trace
+from neurodeploy.ir.graph import Graph
+from neurodeploy.ir.nodes import Conv, Dense, IFPopulation, Node, SumPool
+from neurodeploy.ir.schedule import SRP_GATE_SCALE
+
+DTYPES = {"bool": torch.bool, "int32": torch.int32, "int64": torch.int64}
+
+
+@contextmanager
+def exact_kernels() -> Iterator[None]:
+    """Only kernels that sum plain products: no Winograd/FFT (NNPACK, cuDNN), no TF32."""
+    precision = torch.get_float32_matmul_precision()
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.set_float32_matmul_precision("highest")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with torch.backends.cudnn.flags(enabled=False, allow_tf32=False), torch.backends.nnpack.flags(enabled=False):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.set_float32_matmul_precision(precision)
+
+
+class TorchSynapse:
+    """``x -> shift(W x, weight_exp)`` on ``device``, exact (see module docstring), in ``out_dtype``."""
+
+    def __init__(self, node: Dense | Conv, max_input: int, out_dtype: torch.dtype, device: torch.device) -> None:
+        self.node, self.out_dtype, self.device = node, out_dtype, device
+        bound = node.raw_bound(max_input)
+        self.host: Synapse | None = None
+        if bound >= FLOAT64_EXACT:                                          # exact int64 on the host
+            self.host = Synapse(node, max_input, np.int64)
+            return
+        self.float_dtype = torch.float32 if bound < FLOAT32_EXACT else torch.float64
+        w = torch.tensor(node.weight, dtype=self.float_dtype, device=device)
+        self.weight = w.T.contiguous() if isinstance(node, Dense) else w
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        node = self.node
+        if self.host is not None:
+            acc = torch.from_numpy(self.host(x.cpu().numpy())).to(self.device)
+        else:
+            xf = x.to(self.float_dtype)
+            if isinstance(node, Dense):
+                acc = xf @ self.weight                                        # exact: |partial sums| <= B
+            else:
+                acc = F.conv2d(xf, self.weight, None, node.stride, node.padding, node.dilation, node.groups)
+        e = node.weight_exp
+        if e == 0:
+            return acc.to(self.out_dtype)                                     # integer-valued: exact cast
+        a = acc.to(torch.int64)
+        return (a << e if e > 0 else a >> -e).to(self.out_dtype)              # floor for e < 0
+
+
+def sum_pool(node: SumPool, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``y[b,c,i,j] = sum_{a<kh, e<kw} xpad[b, c, i*sh + a, j*sw + e]`` in integer ``dtype``."""
+    x = x.to(dtype)
+    (kh, kw), (ph, pw) = node.kernel, node.padding
+    if (ph, pw) == (0, 0) and (kh, kw) == tuple(x.shape[2:]):
+        return x.sum(dim=(2, 3), keepdim=True, dtype=dtype)                   # global pool
+    assert node.stride is not None
+    sh, sw = node.stride
+    _, ho, wo = node.out_shape([tuple(x.shape[1:])])
+    if ph or pw:
+        x = F.pad(x, (pw, pw, ph, ph))
+    out = x[:, :, 0:sh * (ho - 1) + 1:sh, 0:sw * (wo - 1) + 1:sw].clone()
+    for a in range(kh):
+        for e in range(kw):
+            if a or e:
+                out += x[:, :, a:a + sh * (ho - 1) + 1:sh, e:e + sw * (wo - 1) + 1:sw]
+    return out
+
+
+class TorchNeurons(folded.NeuronOps):
+    """A population's parameters as tensors in its state dtype; in-place update."""
+
+    def __init__(self, pop: IFPopulation, current_bound: int, force_subtract: bool, total: int,
+                 device: torch.device) -> None:
+        dt = DTYPES[folded.int_name(folded.state_bound(pop, current_bound))]
+        self.shape = pop.shape
+        self.threshold = torch.tensor(pop.threshold, dtype=dt, device=device)
+        self.threshold64 = torch.tensor(pop.threshold, dtype=torch.int64, device=device)
+        self.bias = torch.tensor(pop.bias, dtype=dt, device=device)
+        self.bias_zero = not pop.bias.any()
+        self.v0 = torch.tensor(pop.v0, dtype=dt, device=device)
+        self.lo, self.hi = pop.state_t.lo, pop.state_t.hi
+        self.clip = folded.clip_can_act(pop, current_bound, total)
+        self.greater_equal = pop.compare == ">="
+        self.subtract = pop.reset == "subtract" or force_subtract
+
+    def initial(self, batch: int) -> torch.Tensor:
+        return self.v0.expand(batch, *self.shape).clone()
+
+    def drive(self, consts: list[Any]) -> torch.Tensor | None:
+        if not consts:
+            return None if self.bias_zero else self.bias
+        out = consts[0].to(self.bias.dtype, copy=True)
+        for c in consts[1:]:
+            out += c
+        out += self.bias
+        return out
+
+    def integrate(self, v: torch.Tensor, drive: torch.Tensor | None, parts: list[Any]) -> None:
+        if drive is not None:
+            v += drive
+        for p in parts:
+            v += p
+        if self.clip:
+            v.clamp_(self.lo, self.hi)
+
+    def fire(self, v: torch.Tensor, s: torch.Tensor, gate: torch.Tensor | None) -> None:
+        (torch.ge if self.greater_equal else torch.gt)(v, self.threshold, out=s)
+        if self.subtract:
+            v -= s * self.threshold
+        else:
+            v.masked_fill_(s, 0)
+        if gate is not None:
+            s.logical_and_(gate)
+
+    def latch(self, v: torch.Tensor) -> torch.Tensor:
+        gate = SRP_GATE_SCALE * v.to(torch.int64) > self.threshold64         # g = [1000 v > theta]
+        v.copy_(self.v0.expand_as(v))
+        return gate
+
+
+class HostNeurons(NumpyNeurons):
+    """The numpy update on zero-copy views of CPU tensors (numpy's elementwise loops measured
+    faster than torch's on the shared 2-core host; the synapses stay on torch's kernels)."""
+
+    def initial(self, batch: int) -> torch.Tensor:                           # type: ignore[override]
+        return torch.from_numpy(super().initial(batch))
+
+    def drive(self, consts: list[Any]) -> np.ndarray | None:
+        return super().drive([c.numpy() for c in consts])
+
+    def integrate(self, v: Any, drive: np.ndarray | None, parts: list[Any]) -> None:
+        super().integrate(v.numpy(), drive, [p.numpy() for p in parts])
+
+    def fire(self, v: Any, s: Any, gate: np.ndarray | None) -> None:
+        super().fire(v.numpy(), s.numpy(), gate)
+
+    def latch(self, v: Any) -> np.ndarray:
+        return super().latch(v.numpy())
+
+
+class TorchOps(folded.ArrayOps):
+    """Torch tensors on ``device``; the neuron update in numpy on CPU unless ``torch_neurons``."""
+
+    def __init__(self, device: str | torch.device, torch_neurons: bool | None = None) -> None:
+        self.device = torch.device(device)
+        self.torch_neurons = self.device.type != "cpu" if torch_neurons is None else torch_neurons
+
+    def asarray(self, x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        return a.cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+
+    def zeros(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
+        return torch.zeros(shape, dtype=_dtype(dtype), device=self.device)
+
+    def concat(self, arrays: list[Any], axis: int) -> torch.Tensor:
+        return torch.cat(arrays, dim=axis)
+
+    def cast(self, a: Any, dtype: str) -> torch.Tensor:
+        return a.to(_dtype(dtype))
+
+    def is_bool(self, a: Any) -> bool:
+        return bool(a.dtype == torch.bool)
+
+    def synapse(self, node: Node, max_input: int, out_dtype: str) -> Callable[[Any], Any]:
+        assert isinstance(node, (Dense, Conv))
+        return TorchSynapse(node, max_input, _dtype(out_dtype), self.device)
+
+    def sum_pool(self, node: SumPool, x: Any, dtype: str) -> torch.Tensor:
+        return sum_pool(node, x, _dtype(dtype))
+
+    def neurons(self, pop: IFPopulation, current_bound: int, force_subtract: bool,
+                total: int) -> folded.NeuronOps:
+        if self.torch_neurons:
+            return TorchNeurons(pop, current_bound, force_subtract, total, self.device)
+        return HostNeurons(pop, current_bound, force_subtract, total)
+
+
+def _dtype(name: str) -> torch.dtype:
+    try:
+        return DTYPES[name]
+    except KeyError:
+        return getattr(torch, name)           # e.g. float32 intermediates of a folded call
+
+
+def run(graph: Graph, x: np.ndarray, total: int, probes: Sequence[str] = (), record_v: bool = False,
+        record_current: bool = False, chunk: int | None = None, progress: bool = False,
+        device: str | torch.device = "cpu", torch_neurons: bool | None = None) -> Trace:
+    """Simulate ``x`` (batch, *input shape) for ``total`` logical steps with torch on ``device``
+    (``torch_neurons``: the neuron update in torch too; default only off the CPU)."""
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but torch.cuda.is_available() is False")
+    with torch.inference_mode(), exact_kernels():
+        return folded.run(graph, x, total, TorchOps(dev, torch_neurons), probes, record_v, record_current, chunk, progress)
