@@ -1,6 +1,9 @@
 """Library functions behind the CLI: each command is parse -> one call here -> print/save."""
 from __future__ import annotations
 
+import json
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,8 +63,7 @@ def network_from_checkpoint(ckpt: Path) -> tuple[FloatNetwork, Any, dict[str, An
     if shape is None:
         raise ValueError(f"{ckpt}/config.json: no input_shape and unknown dataset {config.get('dataset')!r}")
     spec = InputSpec(tuple(int(d) for d in shape), int(config["input_bits"]), float(config["input_scale"]))
-    meta = {"dataset": str(config.get("dataset", "")), "model": str(config.get("model", "")),
-            "checkpoint": str(Path(ckpt).resolve())}
+    meta = {**contract_meta(config), "model": str(config.get("model", "")), "checkpoint": str(Path(ckpt).resolve())}
     return network_from_brevitas(model, spec, meta), model, config
 
 
@@ -76,7 +78,7 @@ def convert_checkpoint(ckpt: Path, *, target: str = "cpu", neuron: str = "subtra
     return graph, report
 
 
-def check_against_ann(graph: Graph, ckpt: Path, *, data_dir: Path | None = None,
+def check_against_ann(graph: Graph, ckpt: Path, *, data_dir: Path | None = None, dataset: str | Path | None = None,
                       max_samples: int = 1000) -> dict[str, Any]:
     """Does the integer reference equal the Brevitas ANN, for this graph's neuron mode?
 
@@ -89,7 +91,7 @@ def check_against_ann(graph: Graph, ckpt: Path, *, data_dir: Path | None = None,
 
     model, config = load_checkpoint(Path(ckpt))
     levels = int(graph.meta.get("levels", "0") or config.get("levels", 0))
-    x, _ = load_test_data(graph, data_dir)
+    x, _ = load_test_data(graph, data_dir, dataset=dataset)
     x = x[:max_samples]
     ann_counts, logits = brevitas_activations(model, x, float(config["input_scale"]))
     ref = ann_reference(graph, x, levels)
@@ -140,19 +142,56 @@ def save_converted(graph: Graph, report: ConversionReport, out: Path, extra: dic
     return Path(out)
 
 
-def load_test_data(graph: Graph, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The test split of the dataset named in the graph's metadata, as integer inputs in the
-    graph's input shape (C-order reshape, e.g. digits' 64 pixels as 1x8x8) and labels."""
-    from neurodeploy.data import load_dataset
+def contract_meta(config: dict[str, Any]) -> dict[str, str]:
+    """The data contract of a checkpoint config as graph metadata (strings): ``dataset`` (built-in name or
+    path), ``dataset_sha256``, ``class_names`` and ``input_encoding`` (JSON); fields a config lacks are left out."""
+    meta = {"dataset": str(config.get("dataset", ""))}
+    if config.get("dataset_sha256"):
+        meta["dataset_sha256"] = str(config["dataset_sha256"])
+    for key in ("class_names", "input_encoding"):
+        if config.get(key) is not None:
+            meta[key] = json.dumps(config[key], sort_keys=True)
+    return meta
 
-    name = graph.meta.get("dataset", "")
-    if not name:
-        raise ValueError("graph.meta.dataset: the graph does not name its dataset; pass --input")
-    ds = load_dataset(name, data_dir)
+
+def _warn(message: str) -> None:
+    warnings.warn(message, DatasetMismatchWarning, stacklevel=3)
+
+
+class DatasetMismatchWarning(UserWarning):
+    """The data given to a graph is not the data it was trained on (fingerprints differ)."""
+
+
+def load_test_data(graph: Graph, data_dir: Path | None = None, *, dataset: str | Path | None = None,
+                   warn: Callable[[str], None] = _warn) -> tuple[np.ndarray, np.ndarray]:
+    """The test split of ``dataset`` (default: the one recorded in the graph's metadata, a built-in name or a
+    path), encoded as the graph's input expects and in its input shape (C-order reshape, e.g. digits' 64
+    pixels as 1x8x8), and its labels.  ``warn`` is told when the data's fingerprint differs from the
+    recorded one; an encoding the graph cannot take is refused."""
+    from neurodeploy.data import is_builtin, load_dataset
+
+    recorded = graph.meta.get("dataset", "")
+    spec = str(dataset) if dataset is not None else recorded
+    if not spec:
+        raise ValueError("graph.meta.dataset: the graph does not name its dataset; pass --dataset or --input")
+    encoding = json.loads(graph.meta.get("input_encoding", "{}"))
+    step = float(encoding["step"]) if encoding.get("kind") == "quantised" else None
+    inp = graph.input
+    if dataset is None and not is_builtin(spec) and not Path(spec).exists():
+        raise ValueError(f"graph.meta.dataset: the graph's dataset {spec} is not there any more; "
+                         "pass --dataset PATH or --input FILE")
+    ds = load_dataset(spec, data_dir, input_bits=inp.bits, input_step=step)
+    if ds.input_bits > inp.bits or ds.input_scale != inp.scale:
+        raise ValueError(f"{spec}: inputs are {ds.input_bits}-bit with scale {ds.input_scale:g}, the graph's "
+                         f"input {inp.name} takes {inp.bits}-bit with scale {inp.scale:g}")
+    expected = graph.meta.get("dataset_sha256", "")
+    if expected and ds.fingerprint != expected:
+        warn(f"dataset {spec} (sha256 {ds.fingerprint[:12]}) is not the data the graph was trained on "
+             f"({recorded}, sha256 {expected[:12]})")
     x = np.asarray(ds.x_test)
-    shape = graph.input.shape
+    shape = inp.shape
     if int(np.prod(x.shape[1:])) != int(np.prod(shape)):
-        raise ValueError(f"{graph.input.name}: the {name} test set has samples of shape {x.shape[1:]}, "
+        raise ValueError(f"{inp.name}: the {spec} test set has samples of shape {x.shape[1:]}, "
                          f"the graph expects {shape}")
     return x.reshape(len(x), *shape), np.asarray(ds.y_test)
 

@@ -3,8 +3,10 @@
 ``config.json`` holds everything needed to rebuild the model through
 :func:`neurodeploy.quant.models.build_model`: ``model`` (zoo name or a user's ``module:function`` factory),
 ``model_config`` (its keyword arguments), ``input_shape`` (how dataset inputs are shown to the model),
-``levels``, ``dataset``, ``input_bits``, ``input_scale``, ``seed``, ``versions``, ``model_sha256`` (the SHA-256
-of ``model.pt``) and ``config_sha256`` (the SHA-256 of the rest of the config, canonical JSON), both checked on
+``levels``, the data contract (``dataset``: a built-in name or the resolved path of the user's data,
+``dataset_sha256``: its fingerprint, ``class_names``, ``input_bits``, ``input_scale``, ``input_encoding``:
+``{"kind": "uint8" | "quantised" | "integer", "step": ...}``, ``train_samples``), ``seed``, ``versions``,
+``model_sha256`` (the SHA-256 of ``model.pt``) and ``config_sha256`` (the SHA-256 of the rest of the config, canonical JSON), both checked on
 load. These hashes catch edits and corruption, not forgery: whoever can write the folder can rehash it.
 
 Loading never unpickles anything beyond ``torch.load(..., weights_only=True)``. Before the real model is built,

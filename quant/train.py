@@ -22,20 +22,22 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from neurodeploy.data import DatasetSplit, load_dataset
+from neurodeploy.data import DatasetSplit, is_builtin, load_dataset
 from neurodeploy.quant.checkpoint import save_checkpoint
 from neurodeploy.quant.factory import accepts_kwarg, call_factory, resolve_factory
 from neurodeploy.quant.models import MODELS
 from neurodeploy.quant.noise import get_noise, qcfs_layers, set_noise
-from neurodeploy.quant.recipes import recipe
+from neurodeploy.quant.recipes import Recipe, recipe
 
-__all__ = ["train", "evaluate", "predict", "validation_split", "reshape_inputs", "SigmaEstimator"]
+__all__ = ["train", "evaluate", "predict", "validation_split", "reshape_inputs", "default_recipe", "SigmaEstimator"]
 
 #: ``(model, x_val_int, y_val, input_scale) -> one σ per QCFS layer``.
 SigmaEstimator = Callable[[nn.Module, np.ndarray, np.ndarray, float], Sequence[float]]
 
 _DEFAULT_MODEL = {"digits": "mlp", "mnist": "cnn"}
 LAMBDA_LR_FACTOR = 10.0
+#: Defaults for the user's own datasets (input_shape: the samples' stored shape).
+USER_RECIPE = Recipe(10, 3e-3, 64, ())
 
 
 def _to_input(x_int: np.ndarray | torch.Tensor, input_scale: float) -> torch.Tensor:
@@ -136,8 +138,8 @@ def train(
     if noise and sigma_estimator is None:
         raise ValueError("noise=True needs a sigma_estimator (one σ per QCFS layer from an SNN pass)")
     data = load_dataset(dataset, data_dir) if isinstance(dataset, str) else dataset
-    name = model_name_or_factory or _DEFAULT_MODEL[data.name]
-    defaults = recipe(name, data.name)
+    name = model_name_or_factory or _DEFAULT_MODEL.get(data.name, "mlp")
+    defaults = default_recipe(name, data)
     epochs = defaults.epochs if epochs is None else int(epochs)
     lr = defaults.lr if lr is None else float(lr)
     batch_size = defaults.batch_size if batch_size is None else int(batch_size)
@@ -148,14 +150,19 @@ def train(
     for key, value in (("levels", int(levels)), ("input_shape", list(shape))):
         if key not in config_kwargs and accepts_kwarg(factory, key):
             config_kwargs[key] = value
+    if "num_classes" not in config_kwargs and _declared_default(factory, "num_classes") not in (None, data.num_classes):
+        config_kwargs["num_classes"] = data.num_classes         # e.g. a 3-class dataset on a zoo model
 
     # CPU kernels are deterministic for a fixed thread count; torch.use_deterministic_algorithms(True) made a
     # CNN step ~50 % slower here, so only the seeds are fixed (the test suite checks run-to-run equality).
     torch.manual_seed(seed)
     np.random.seed(seed)
     model = call_factory(name, factory, config_kwargs)
-    check_accepts_inputs(model, name, x_train[:2], data.input_scale)
-    x_fit, y_fit, x_val, y_val = validation_split(x_train, data.y_train, val_fraction, seed)
+    check_accepts_inputs(model, name, x_train[:2], data.input_scale, data.num_classes)
+    if data.x_val is not None and data.y_val is not None:      # the dataset's own validation split
+        x_fit, y_fit, x_val, y_val = x_train, data.y_train, reshape_inputs(data.x_val, shape), data.y_val
+    else:
+        x_fit, y_fit, x_val, y_val = validation_split(x_train, data.y_train, val_fraction, seed)
     history = _fit(
         model, x_fit, y_fit, x_val, y_val, data.input_scale, epochs=epochs, lr=lr, batch_size=batch_size,
         seed=seed, progress=progress, weight_decay=weight_decay,
@@ -168,9 +175,8 @@ def train(
             "model_config": config_kwargs,
             "input_shape": list(shape),
             "levels": int(levels),
-            "dataset": data.name,
-            "input_bits": int(data.input_bits),
-            "input_scale": float(data.input_scale),
+            **data.contract(),              # dataset, fingerprint, class names, input bits/scale/encoding
+            "train_samples": int(len(data.y_train)),
             "seed": int(seed),
             "train": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay,
                       "val_fraction": val_fraction, "noise": noise, "optimizer": "adam+cosine"},
@@ -182,19 +188,43 @@ def train(
     return model, history
 
 
-def check_accepts_inputs(model: nn.Module, name: str, x_int: np.ndarray, input_scale: float) -> None:
+def check_accepts_inputs(model: nn.Module, name: str, x_int: np.ndarray, input_scale: float,
+                         num_classes: int | None = None) -> None:
     """One forward pass on two samples before training: a model that cannot take the dataset's inputs in
-    this shape stops with one line (``--input-shape``) instead of a traceback from inside torch."""
+    this shape, or gives fewer logits than there are classes, stops with one line instead of a traceback."""
     try:
         with torch.no_grad():
             model.eval()
-            model(_to_input(x_int, input_scale))
+            logits = model(_to_input(x_int, input_scale))
     except RuntimeError as exc:            # torch's shape errors are RuntimeErrors
         first = str(exc).splitlines()[0]
         raise ValueError(f"model {name}: does not accept inputs of shape {tuple(x_int.shape[1:])} ({first}); "
                          "pass --input-shape C,H,W or give the factory an input_shape argument") from None
     finally:
         model.train()
+    if num_classes is not None and (logits.ndim != 2 or logits.shape[1] < num_classes):
+        raise ValueError(f"model {name}: outputs shape {tuple(logits.shape[1:])} per sample, but the dataset has "
+                         f"{num_classes} classes; give the factory a num_classes argument")
+
+
+def _declared_default(factory: Callable[..., nn.Module], name: str) -> Any:
+    """The default of ``factory``'s parameter ``name``; ``None`` if it has no such parameter, ``inspect``'s
+    ``empty`` if the parameter has no default (both cases are then told the value)."""
+    import inspect
+
+    try:
+        param = inspect.signature(factory).parameters.get(name)
+    except (TypeError, ValueError):
+        return None
+    return None if param is None else param.default
+
+
+def default_recipe(name: str, data: DatasetSplit) -> Recipe:
+    """The zoo recipe for a built-in dataset; for the user's own data the generic one, shown the samples in
+    their stored shape (``(n, H, W)`` data is stored as ``(n, 1, H, W)``)."""
+    if is_builtin(data.name):
+        return recipe(name, data.name)
+    return Recipe(USER_RECIPE.epochs, USER_RECIPE.lr, USER_RECIPE.batch_size, tuple(data.x_train.shape[1:]))
 
 
 def _fit(

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from neurodeploy.commands.common import DATA_OPT, JSON_OPT, POSITIVE, emit, friendly
+from neurodeploy.commands.common import DATA_OPT, JSON_OPT, POSITIVE, dataset_option, emit, friendly
 
 
 @click.command()
@@ -38,13 +38,14 @@ from neurodeploy.commands.common import DATA_OPT, JSON_OPT, POSITIVE, emit, frie
               help="--from-float: T used by the MMSE search and the calibration runs.")
 @click.option("--maxpool-to-avgpool", is_flag=True,
               help="--from-float: replace MaxPool2d by AvgPool2d (changes the function; reported).")
+@dataset_option(None)
 @DATA_OPT
 @JSON_OPT
 @friendly
 def convert(checkpoint: Path | None, out: Path, neuron: str, method: str, tau: int, target: str,
             from_float: str | None, state_dict: Path | None, threshold: str, calibrate: str,
-            calib_samples: int, steps: int, maxpool_to_avgpool: bool, data_dir: Path | None,
-            as_json: bool) -> None:
+            calib_samples: int, steps: int, maxpool_to_avgpool: bool, dataset: str | None,
+            data_dir: Path | None, as_json: bool) -> None:
     """Map a QAT checkpoint (or, with --from-float, a float ANN) to the integer IR.
 
     \b
@@ -68,7 +69,8 @@ def convert(checkpoint: Path | None, out: Path, neuron: str, method: str, tau: i
 
         res = convert_float(from_float, state_dict, threshold=threshold, calibrate=calibrate,
                             calib_samples=calib_samples, steps=steps, target=target, neuron=neuron,
-                            maxpool_to_avgpool=maxpool_to_avgpool, data_dir=data_dir)
+                            maxpool_to_avgpool=maxpool_to_avgpool, data_dir=data_dir,
+                            **({"dataset": dataset} if dataset else {}))
         graph, report, extra = res.graph, res.report, {"float_route": res.info}
         for note in res.info.get("notes", []):
             click.echo(f"warning: {note}", err=True)
@@ -78,7 +80,7 @@ def convert(checkpoint: Path | None, out: Path, neuron: str, method: str, tau: i
         from neurodeploy.pipeline import check_against_ann, convert_checkpoint
 
         graph, report = convert_checkpoint(checkpoint, target=target, neuron=neuron, method=method, tau=tau)
-        extra = {"ann_check": check_against_ann(graph, checkpoint, data_dir=data_dir)}
+        extra = {"ann_check": check_against_ann(graph, checkpoint, data_dir=data_dir, dataset=dataset)}
     inputs = tuple(p for p in (checkpoint, state_dict) if p is not None)
     save_converted(graph, report, out, extra=extra or None, inputs=inputs)
     doc = {"graph": str(out), **report.to_json(), **extra}

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 from neurodeploy.commands.common import (
     DATA_OPT,
@@ -16,10 +15,17 @@ from neurodeploy.commands.common import (
     JSON_OPT,
     POSITIVE,
     backend_for,
+    dataset_option,
     emit,
     friendly,
+    graph_inputs,
     parse_steps,
 )
+
+DATASET_OPT = dataset_option(None)
+INPUT_OPT = click.option(
+    "--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="Integer inputs as .npy, shaped (samples, *input shape), instead of a test set.")
 
 
 @click.command()
@@ -32,20 +38,21 @@ from neurodeploy.commands.common import (
               help="Number of test-set samples stored as test vectors (0: random inputs).")
 @click.option("--chip", default="loihi2", show_default=True,
               help="Lava only: chip whose cores the populations are mapped to (refused if it does not fit).")
+@DATASET_OPT
+@INPUT_OPT
 @DATA_OPT
 @JSON_OPT
 @friendly
-def build(graph_dir: Path, target: str, out: Path, steps: int, vectors: int, chip: str,
-          data_dir: Path | None, as_json: bool) -> None:
+def build(graph_dir: Path, target: str, out: Path, steps: int, vectors: int, chip: str, dataset: str | None,
+          input_file: Path | None, data_dir: Path | None, as_json: bool) -> None:
     """Check the graph against a target and write its deployment bundle (with a manifest)."""
     from neurodeploy.ir.serialize import load_graph
     from neurodeploy.manifest import MANIFEST_FILE
-    from neurodeploy.pipeline import load_test_data
     from neurodeploy.targets import get_target
 
     graph = load_graph(graph_dir)
     backend = backend_for(graph, target)
-    samples = load_test_data(graph, data_dir)[0][:vectors] if vectors > 0 else None
+    samples = graph_inputs(graph, dataset, data_dir, input_file)[0][:vectors] if vectors > 0 else None
     extra = {"chip": get_target(chip)} if target == "lava" else {}
     path = backend.emit(graph, out, samples=samples, steps=steps, **extra)
     manifest = json.loads((path / MANIFEST_FILE).read_text())
@@ -65,20 +72,22 @@ def build(graph_dir: Path, target: str, out: Path, steps: int, vectors: int, chi
 @click.option("--steps", default="1,2,4,8,16", show_default=True, help="Comma-separated T values.")
 @click.option("--limit", type=POSITIVE, default=None, help="Use only the first N test samples.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None, help="Write accuracy-vs-T PNG here.")
+@DATASET_OPT
 @DATA_OPT
 @JSON_OPT
 @friendly
 def eval_cmd(graph_dir: Path, checkpoint: Path | None, steps: str, limit: int | None, plot: Path | None,
-             data_dir: Path | None, as_json: bool) -> None:
-    """Accuracy of the QAT ANN, the integer reference and the SNN at each T (CPU simulator)."""
+             dataset: str | None, data_dir: Path | None, as_json: bool) -> None:
+    """Accuracy of the QAT ANN, the integer reference and the SNN at each T (CPU simulator), on the
+    graph's own test set (or --dataset's)."""
     from neurodeploy.evaluate import evaluate, format_table
     from neurodeploy.ir.serialize import load_graph
-    from neurodeploy.pipeline import load_test_data
     from neurodeploy.plots import plot_accuracy
 
     graph = load_graph(graph_dir)
     t_values = parse_steps(steps)
-    x, y = load_test_data(graph, data_dir)
+    x, y = graph_inputs(graph, dataset, data_dir)
+    assert y is not None
     if limit:
         x, y = x[:limit], y[:limit]
     result = evaluate(graph, x, y, t_values, checkpoint=checkpoint, progress=not as_json)
@@ -87,41 +96,27 @@ def eval_cmd(graph_dir: Path, checkpoint: Path | None, steps: str, limit: int | 
     emit(result, as_json, format_table(result))
 
 
-def _read_input(path: Path) -> np.ndarray:
-    """An integer ``.npy`` array (never a pickle); floats or complex numbers are refused."""
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
-    if x.dtype.kind not in "iu":
-        raise ValueError(f"{path}: expected an integer array, got dtype {x.dtype}")
-    if x.ndim < 2:
-        raise ValueError(f"{path}: expected (samples, *input shape), got shape {x.shape}")
-    return x
-
-
 @click.command()
 @GRAPH_ARG
 @click.option("--target", type=click.Choice(["lava"]), default="lava", show_default=True,
               help="Backend compared with the CPU simulator; lava runs the graph's own target process.")
 @click.option("--samples", type=POSITIVE, default=20, show_default=True, help="Test samples to compare.")
 @click.option("--steps", type=POSITIVE, default=8, show_default=True, help="Time steps T per sample.")
-@click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Integer inputs as .npy (default: the graph's test set).")
+@INPUT_OPT
 @click.option("--evidence", type=click.Path(path_type=Path), default=None,
               help="Folder for report.json and first_divergence.npz (default: GRAPH_DIR/verify/TARGET).")
+@DATASET_OPT
 @DATA_OPT
 @JSON_OPT
 @friendly
 def verify(graph_dir: Path, target: str, samples: int, steps: int, input_file: Path | None,
-           evidence: Path | None, data_dir: Path | None, as_json: bool) -> None:
+           evidence: Path | None, dataset: str | None, data_dir: Path | None, as_json: bool) -> None:
     """Compare every layer's spikes and potentials, CPU simulator vs TARGET, zero tolerance."""
     from neurodeploy.harness.verify import verify_backend, write_evidence
     from neurodeploy.ir.serialize import load_graph
-    from neurodeploy.pipeline import load_test_data
 
     graph = load_graph(graph_dir)
-    x = _read_input(input_file) if input_file is not None else load_test_data(graph, data_dir)[0]
+    x = graph_inputs(graph, dataset, data_dir, input_file)[0]
     report = verify_backend(graph, x[:samples], steps, backend=backend_for(graph, target))
     write_evidence(report, evidence or graph_dir / "verify" / target)
     doc = report.to_json()
@@ -149,21 +144,24 @@ def _verify_summary(doc: dict[str, Any]) -> str:
 @click.option("--sample", type=click.IntRange(min=0), default=0, show_default=True, help="Index into the test set.")
 @click.option("--steps", type=POSITIVE, default=8, show_default=True, help="Time steps T.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="PNG file to write.")
+@DATASET_OPT
+@INPUT_OPT
 @DATA_OPT
 @friendly
-def raster(graph_dir: Path, sample: int, steps: int, out: Path, data_dir: Path | None) -> None:
+def raster(graph_dir: Path, sample: int, steps: int, out: Path, dataset: str | None, input_file: Path | None,
+           data_dir: Path | None) -> None:
     """Plot every population's spike raster for one test sample (CPU simulator)."""
     from neurodeploy.backends.cpusim import simulate
     from neurodeploy.ir.serialize import load_graph
-    from neurodeploy.pipeline import load_test_data
     from neurodeploy.plots import plot_raster
 
     graph = load_graph(graph_dir)
-    x, y = load_test_data(graph, data_dir)
+    x, y = graph_inputs(graph, dataset, data_dir, input_file)
     if not sample < len(x):
         raise click.BadParameter(f"--sample must be in 0..{len(x) - 1}")
     trace = simulate(graph, x[sample:sample + 1], steps, probes="all")
     pred = int(trace.predictions()[-1, 0])
+    label = f"label {int(y[sample])}, " if y is not None else ""
     plot_raster({k: v[:, 0] for k, v in trace.spikes.items()}, out,
-                title=f"sample {sample}: label {int(y[sample])}, prediction {pred} after {trace.steps} steps")
+                title=f"sample {sample}: {label}prediction {pred} after {trace.steps} steps")
     click.echo(f"wrote {out}")

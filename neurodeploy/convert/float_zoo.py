@@ -1,8 +1,9 @@
-"""Float (no QAT) zoo for the float-ANN conversion route, and a plain float trainer.
+"""Float (no QAT) zoo for the float-ANN conversion route, and a plain float trainer (zoo or your own
+``module:function`` model, on any dataset of :func:`neurodeploy.data.load_dataset`).
 
 Models are ``nn.Sequential`` of ``Conv2d``/``Linear``/``BatchNorm``/``ReLU``/``AvgPool2d``/
 ``Flatten``, the layers :func:`neurodeploy.convert.from_float.network_from_float` maps.  Inputs
-are the datasets' integer pixels times ``input_scale`` (MNIST: ``x_int / 256``), with no mean/std
+are the datasets' integer inputs times ``input_scale`` (MNIST: ``x_int / 256``), with no mean/std
 normalisation, so the first layer sees exactly what the integer ``Input`` node feeds.
 
 Training is plain cross-entropy with Adam and a cosine schedule (ReLU, no QAT), the ANN that
@@ -25,6 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from neurodeploy.atomic import atomic_dir, write_bytes, write_json
+from neurodeploy.data.split import DatasetSplit
 
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "config.json"
@@ -45,12 +47,15 @@ def small_mlp(num_classes: int = 10) -> nn.Sequential:
 
 
 FLOAT_ZOO: dict[str, Callable[[], nn.Sequential]] = {"bn_cnn": bn_cnn, "small_mlp": small_mlp}
+_ZOO_SHAPE = (1, 28, 28)
 
 
-def build_float_model(name: str) -> nn.Sequential:
-    if name not in FLOAT_ZOO:
-        raise ValueError(f"unknown float zoo model {name!r}; known: {sorted(FLOAT_ZOO)}")
-    return FLOAT_ZOO[name]()
+def build_float_model(name: str) -> nn.Module:
+    """A float zoo model by name, or the user's ``module:function`` factory, imported with the working
+    directory searched first and called without arguments (as ``convert --from-float`` calls it)."""
+    from neurodeploy.quant.factory import call_factory, resolve_factory
+
+    return call_factory(name, resolve_factory(name, FLOAT_ZOO), {})
 
 
 @torch.no_grad()
@@ -62,27 +67,39 @@ def float_predict(model: nn.Module, x_int: np.ndarray, input_scale: float, batch
     return torch.cat(outs).double().numpy()
 
 
-def train_float(model_name: str = "bn_cnn", *, epochs: int = 3, lr: float = 1e-3, batch_size: int = 128,
-                seed: int = 0, data_dir: str | Path | None = None, out: str | Path | None = None,
-                progress: bool = True, train_limit: int | None = None) -> tuple[nn.Sequential, dict[str, Any]]:
-    """Train zoo model ``model_name`` on MNIST with Adam + cosine; returns ``(model, metrics)``.
+def _float_inputs(model: nn.Module, name: str, data: DatasetSplit,
+                  input_shape: tuple[int, ...] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test inputs in the model's input shape, checked by one forward pass."""
+    from neurodeploy.quant.train import check_accepts_inputs, reshape_inputs
 
-    Deterministic for a given ``seed`` (torch deterministic algorithms on).  With ``out`` writes
-    ``model.pt`` (state_dict) and ``config.json`` (model, dataset, input format, recipe, metrics).
+    shape = input_shape or (_ZOO_SHAPE if name in FLOAT_ZOO else tuple(data.x_train.shape[1:]))
+    x_tr, x_te = reshape_inputs(data.x_train, shape), reshape_inputs(data.x_test, shape)
+    check_accepts_inputs(model, name, x_tr[:2], data.input_scale, data.num_classes)
+    return x_tr, x_te
+
+
+def train_float(model_name: str = "bn_cnn", data: DatasetSplit | None = None, *, epochs: int = 3, lr: float = 1e-3,
+                batch_size: int = 128, seed: int = 0, data_dir: str | Path | None = None,
+                out: str | Path | None = None, progress: bool = True, train_limit: int | None = None,
+                input_shape: tuple[int, ...] | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Train a float model (zoo name or ``module:function``) on ``data`` (default: MNIST from ``data_dir``)
+    with Adam + cosine; returns ``(model, metrics)``.
+
+    Deterministic for a given ``seed`` (torch deterministic algorithms on).  ``train_limit`` trains on a
+    seeded subset.  With ``out`` writes ``model.pt`` (state_dict) and ``config.json`` (model, the data
+    contract of :meth:`DatasetSplit.contract`, input shape, recipe, metrics).
     """
     from neurodeploy.data.mnist import load_mnist
 
-    data = load_mnist(data_dir)
-    x_tr, y_tr = data.x_train, data.y_train
-    if train_limit:
-        x_tr, y_tr = x_tr[:train_limit], y_tr[:train_limit]
+    data = (data if data is not None else load_mnist(data_dir)).subset(train_limit, seed)
     prev = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)
     try:
         torch.manual_seed(seed)
         model = build_float_model(model_name)
+        x_tr, x_te = _float_inputs(model, model_name, data, input_shape)
         rng = np.random.default_rng(seed)
-        x_all, y_all = torch.as_tensor(x_tr), torch.as_tensor(y_tr, dtype=torch.int64)
+        x_all, y_all = torch.as_tensor(x_tr), torch.as_tensor(data.y_train, dtype=torch.int64)
         steps = (len(y_all) + batch_size - 1) // batch_size
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * steps))
@@ -104,13 +121,13 @@ def train_float(model_name: str = "bn_cnn", *, epochs: int = 3, lr: float = 1e-3
     finally:
         torch.use_deterministic_algorithms(prev)
     model.eval()
-    test_acc = float((float_predict(model, data.x_test, data.input_scale).argmax(1) == data.y_test).mean())
+    test_acc = float((float_predict(model, x_te, data.input_scale).argmax(1) == data.y_test).mean())
     metrics = {"test_acc": test_acc, "train_s": time.perf_counter() - t0}
     if out is not None:
-        config = {"model": model_name, "dataset": "mnist", "input_shape": [1, 28, 28],
-                  "input_bits": int(data.input_bits), "input_scale": float(data.input_scale),
-                  "seed": seed, "train": {"epochs": epochs, "lr": lr, "batch_size": batch_size,
-                                          "optimizer": "adam+cosine", "train_limit": train_limit},
+        config = {"model": model_name, **data.contract(), "input_shape": list(x_te.shape[1:]),
+                  "train_samples": len(y_all), "seed": seed,
+                  "train": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "optimizer": "adam+cosine",
+                            "train_limit": train_limit},
                   "metrics": metrics}
         save_float(out, model, config)
     return model, metrics

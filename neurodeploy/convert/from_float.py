@@ -59,25 +59,17 @@ def network_from_float(model: Any, input_spec: InputSpec, meta: dict[str, str] |
 
 
 def build_float_factory(spec: str) -> Any:
-    """A model from a float zoo name (``bn_cnn``) or a ``package.module:function`` factory."""
+    """A model from a float zoo name (``bn_cnn``) or a ``package.module:function`` factory (imported as
+    :func:`neurodeploy.quant.factory.resolve_factory` does, from the working directory too)."""
     from neurodeploy.convert.float_zoo import FLOAT_ZOO
+    from neurodeploy.quant.factory import call_factory, resolve_factory
 
-    if spec in FLOAT_ZOO:
-        return FLOAT_ZOO[spec]()
-    if ":" not in spec:
-        raise ValueError(f"--from-float {spec!r}: not a float zoo model ({sorted(FLOAT_ZOO)}) "
-                         "nor a module:function factory")
-    mod_name, fn_name = spec.split(":", 1)
+    zoo = {name: (lambda make=make: make()) for name, make in FLOAT_ZOO.items()}
     try:
-        fn = getattr(importlib.import_module(mod_name), fn_name)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"--from-float {spec!r}: cannot import factory ({exc})") from None
-    model = fn()
-    from torch import nn
-
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"--from-float {spec!r}: factory returned {type(model).__name__}, expected an nn.Module")
-    return model
+        factory = resolve_factory(spec, zoo)
+        return call_factory(spec, factory, {})
+    except ValueError as exc:
+        raise ValueError(f"--from-float {spec!r}: {exc}") from None
 
 
 def load_state(model: Any, path: str | Path) -> Any:

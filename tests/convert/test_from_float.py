@@ -91,7 +91,7 @@ def test_state_dict_errors(tmp_path: Path) -> None:
         load_float_model("small_mlp", tmp_path / "missing.pt")
     torch.save(state, tmp_path / "ok.pt")
     assert isinstance(load_float_model("neurodeploy.convert.float_zoo:small_mlp", tmp_path / "ok.pt"), nn.Module)
-    with pytest.raises(ValueError, match="not a float zoo model"):
+    with pytest.raises(ValueError, match="unknown model name .nope.; known: .*module:function factory"):
         load_float_model("nope", None)
 
 

@@ -2,7 +2,9 @@
 
 Proves: ``load_mnist`` on ../shared/data/mnist gives 60000/10000 uint8 images of shape (1, 28, 28), the known
 test label counts, ``input_bits=8``, ``input_scale=1/256``; a missing file and a one-byte corruption (MD5
-mismatch) are refused with messages naming the file; a bad magic number in an un-gzipped file is refused.
+mismatch) are refused with messages naming the file; an uncompressed copy is checksummed too (the same data
+is accepted, a bad magic number or a truncated file is an MD5 mismatch: no unchecked route); the same
+files loaded as a user's IDX folder are checked by format only.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def _copy(tmp_path: Path) -> Path:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(MnistError, match="t10k-labels-idx1-ubyte.gz.*not found") as info:
+    with pytest.raises(MnistError, match="test-labels not found.*t10k-labels-idx1-ubyte") as info:
         load_mnist(folder)
     assert "train-images-idx3-ubyte.gz" in str(info.value)  # lists the expected files
     with pytest.raises(MnistError, match="does not exist"):
@@ -68,11 +70,14 @@ def test_raw_idx_accepted_and_bad_magic_refused(tmp_path: Path) -> None:
     (folder / "t10k-labels-idx1-ubyte").write_bytes(raw)
     assert np.bincount(load_mnist(folder).y_test)[0] == 980
     (folder / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x03" + raw[4:])
-    with pytest.raises(MnistError, match="bad magic number 2051"):
+    with pytest.raises(MnistError, match=r"t10k-labels-idx1-ubyte: MD5 mismatch"):
         load_mnist(folder)
     (folder / "t10k-labels-idx1-ubyte").write_bytes(raw[:-3])
-    with pytest.raises(MnistError, match="expected 10000 data bytes"):
+    with pytest.raises(MnistError, match=r"t10k-labels-idx1-ubyte: MD5 mismatch"):
         load_mnist(folder)
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(raw[:-3])
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte: expected 10000 data bytes"):
+        load_dataset(folder)              # as a user's IDX folder: no checksums, but the format is checked
 
 
 def test_dispatcher_rejects_unknown() -> None:
