@@ -1,7 +1,7 @@
 """Brevitas layers expose their quantized parameters as exact integers times powers of two.
 
 Proves, with real Brevitas ``QuantConv2d``/``QuantLinear``: the weight scale and the bias scale are powers of
-two; ``quantized_weight``/``quantized_bias`` return int8/int16 arrays that reconstruct Brevitas' effective
+two; ``quantized_weight``/``quantized_bias`` return int8 weights and 8-bit biases (``BIAS_BITS``) that reconstruct Brevitas' effective
 weight and bias bit-exactly; and the layer's own forward equals a plain float conv/linear with ``q·2**e`` and
 ``qb·2**eb`` bit-exactly. Also checks the zoo models contain only the module types the converter walks.
 """
@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from neurodeploy.quant.layers import pow2_exponent, qconv2d, qlinear, quantized_bias, quantized_weight
+from neurodeploy.quant.layers import BIAS_BITS, pow2_exponent, qconv2d, qlinear, quantized_bias, quantized_weight
 from neurodeploy.quant.models import ALLOWED_MODULES, build_model, cnn, mlp
 
 
@@ -25,10 +25,10 @@ def _check_exact(layer: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor | N
     qb_e = quantized_bias(layer)
     if qb_e is not None:
         qb, eb = qb_e
-        assert qb.dtype == np.int32 and np.abs(qb).max() < 2**15
+        assert qb.dtype == np.int32 and qb.max() < 2 ** (BIAS_BITS - 1) and qb.min() >= -(2 ** (BIAS_BITS - 1))
         b = torch.from_numpy(qb.astype(np.float32)) * 2.0**eb
         assert torch.equal(b, layer.quant_bias().value.detach())
-        # 16-bit bias keeps the float bias to within half a bias step
+        # the 8-bit power-of-two bias keeps the float bias to within half a bias step
         assert torch.allclose(b, layer.bias.detach(), atol=2.0 ** (eb - 1) + 1e-12, rtol=0)
     return w, b
 
