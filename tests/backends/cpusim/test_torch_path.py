@@ -145,3 +145,22 @@ def test_device_arguments() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="cuda"):
             simulate(g, x, 3, impl="torch", device="cuda")
+
+
+def test_auto_picks_torch_for_large_batches_and_is_exact() -> None:
+    """The default ``impl="auto"`` runs torch on the CPU from ``AUTO_TORCH_MIN_BATCH`` samples, numpy
+    below, and either way equals the reference interpreter."""
+    from neurodeploy.backends.cpusim.simulate import AUTO_TORCH_MIN_BATCH, choose_impl
+    from neurodeploy.ir.random_graph import random_dag, random_inputs
+
+    assert choose_impl("auto", AUTO_TORCH_MIN_BATCH) == "torch"
+    assert choose_impl("auto", AUTO_TORCH_MIN_BATCH - 1) == "fast"
+    assert choose_impl("reference", 10_000) == "reference"
+    g = random_dag(5)
+    x = random_inputs(g, AUTO_TORCH_MIN_BATCH, seed=1)
+    auto = simulate(g, x, 4, probes="all", record_v=True)
+    ref = simulate(g, x, 4, probes="all", record_v=True, impl="reference")
+    np.testing.assert_array_equal(auto.readout, ref.readout)
+    for name in ref.spikes:
+        np.testing.assert_array_equal(auto.spikes[name], ref.spikes[name])
+        np.testing.assert_array_equal(auto.v[name], ref.v[name])
