@@ -91,6 +91,9 @@ def _write_members(path: Path, members: dict[str, bytes]) -> None:
 
 
 def _npy(a: np.ndarray) -> bytes:
+    """Raw ``.npy`` bytes of ``a``.  Writing with ``allow_pickle=True`` lets the fuzzer plant object
+    (pickled) members on purpose; the loaders under test read with ``allow_pickle=False`` and must
+    refuse them — nothing here ever loads a pickle."""
     buf = io.BytesIO()
     np.lib.format.write_array(buf, a, allow_pickle=True)
     return buf.getvalue()
