@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from neurodeploy.atomic import atomic_dir, write_json
-from neurodeploy.convert.integerize import ConversionReport, integerize
+from neurodeploy.convert.fit_target import integerize_on_target
+from neurodeploy.convert.integerize import ConversionReport
 from neurodeploy.convert.stages import FloatNetwork, InputSpec
 from neurodeploy.ir.graph import Graph, Schedule
 from neurodeploy.ir.nodes import CompareMode, ResetMode
@@ -73,8 +74,8 @@ def convert_checkpoint(ckpt: Path, *, target: str = "cpu", neuron: str = "subtra
     net, _, config = network_from_checkpoint(ckpt)
     mode = NeuronMode.named(neuron)
     window = int(config.get("levels", net.levels))
-    graph, report = integerize(net, get_target(target), reset=mode.reset, compare=mode.compare,
-                               schedule=schedule_for(method, tau=tau, window=window))
+    graph, report = integerize_on_target(net, get_target(target), reset=mode.reset, compare=mode.compare,
+                                         schedule=schedule_for(method, tau=tau, window=window))
     return graph, report
 
 

@@ -30,9 +30,10 @@ class CpuSimBackend:
 
     name: ClassVar[str] = "cpu"
 
-    def check(self, graph: Graph, spec: TargetSpec = CPU) -> list[str]:
+    def check(self, graph: Graph, spec: TargetSpec = CPU, steps: int | None = None) -> list[str]:
         """``[]`` when ``graph`` satisfies every invariant of ``spec`` (including the dataflow
-        structure of a DAG, :meth:`Graph.check_dataflow`), else the first violation."""
+        structure of a DAG, :meth:`Graph.check_dataflow`), else the first violation.  ``steps``
+        is accepted for the backends' common signature: the simulator has no per-sample limit."""
         try:
             verify_graph(graph, spec)
         except IRError as exc:

@@ -37,7 +37,7 @@ from neurodeploy.ir.nodes import IFPopulation, SumPool
 from neurodeploy.ir.verify import verify_graph
 from neurodeploy.targets import TargetSpec
 
-__all__ = ["LavaPlanError", "check_plan_input", "issues", "lif_bias"]
+__all__ = ["LavaPlanError", "check_plan_input", "issues", "issues_by_node", "lif_bias"]
 
 LAVA_MIXED_RANGE = (-256, 255)     # PyDenseModelBitAcc clip for mixed-sign weights
 LAVA_CONV_BITS = 24                # Conv a_buf wraps at 24 bits (float32 exact below 2**24)
@@ -120,23 +120,31 @@ def issues(graph: Graph, spec: TargetSpec, period: int | None = None) -> list[st
     ``period`` (logical steps per sample) bounds the stock-LIF drift proof
     (:mod:`neurodeploy.backends.lava.lif_bounds`); default ``spec.max_sample_steps``, where
     ``None`` means samples of any length."""
+    return [reason for found in issues_by_node(graph, spec, period).values() for reason in found]
+
+
+def issues_by_node(graph: Graph, spec: TargetSpec, period: int | None = None) -> dict[str, list[str]]:
+    """:func:`issues` grouped by the node they concern (``""``: the graph as a whole, when it
+    violates the target's formats); only nodes with issues appear."""
     horizon = spec.max_sample_steps if period is None else period
     try:
         verify_graph(graph, spec)
     except IRError as exc:
-        return [str(exc)]
-    out = [f"{n.name}: SumPool must be folded into the next synapse (fold_pooling)"
-           for n in graph.nodes if isinstance(n, SumPool)]
-    if out:
-        return out
+        return {"": [str(exc)]}
+    pools = {n.name: [f"{n.name}: SumPool must be folded into the next synapse (fold_pooling)"]
+             for n in graph.nodes if isinstance(n, SumPool)}
+    if pools:
+        return pools
     bounds = graph.value_bounds()
+    found: dict[str, list[str]] = {}
     for n in graph.nodes:
         if n.role not in ("population", "readout"):
             continue
+        out: list[str] = []
         try:
             projs = tuple(projection(graph, s, n.name) for s in n.inputs)
         except LavaPlanError as exc:
-            out.append(str(exc))
+            found[n.name] = [str(exc)]
             continue
         for pr in projs:
             for p in pr.parts:
@@ -149,11 +157,13 @@ def issues(graph: Graph, spec: TargetSpec, period: int | None = None) -> list[st
                 out += lif_issues(n.name, projs, int(n.threshold.max(initial=1)),
                                   to_lava(n.bias, len(n.shape)), graph.input.name, n.state_t.hi,
                                   spec.state_shift, horizon, f"target {spec.name}")
-    return out
+        if out:
+            found[n.name] = out
+    return found
 
 
 def check_plan_input(graph: Graph, spec: TargetSpec, period: int | None = None) -> None:
     """Raise :class:`LavaPlanError` listing every issue of :func:`issues`."""
     found = issues(graph, spec, period)
     if found:
-        raise LavaPlanError(f"graph cannot run exactly on target {spec.name}:\n  " + "\n  ".join(found))
+        raise LavaPlanError(f"graph cannot run exactly on target {spec.name}: " + "; ".join(found))

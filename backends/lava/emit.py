@@ -74,8 +74,9 @@ def build_plan(graph: Graph, spec: TargetSpec, steps: int) -> NetworkPlan:
 
 
 def plan_network(graph: Graph, spec: TargetSpec, steps: int) -> NetworkPlan:
-    """:func:`build_plan` after :func:`checks.check_plan_input` (LavaPlanError listing every issue)."""
-    check_plan_input(graph, spec)
+    """:func:`build_plan` after :func:`checks.check_plan_input` for samples of exactly this many
+    logical steps (LavaPlanError listing every issue)."""
+    check_plan_input(graph, spec, graph.schedule.total_steps(steps, graph.depth))
     return build_plan(graph, spec, steps)
 
 

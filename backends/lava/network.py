@@ -6,11 +6,12 @@ part is a Lava ``Dense``/``DelayDense``/``Conv`` from its source's OutPort (or f
 ends in its own sink RingBuffer.
 
 * Neurons: ``SubIF`` (neurodeploy's process, :mod:`procs.subif`) with ``t_start = layer =``
-  the population's logical depth and ``period`` = logical steps per sample; it records its
-  own spikes and ``v`` (``s_rec``, ``v_rec``) in logical time.  Or stock ``LIFReset``
+  the population's logical depth and ``period`` = logical steps per sample; when recording it
+  sends ``(spikes, v)`` every Lava step on ``r_out`` to an ``Extractor``, which the host
+  drains while Lava runs (one message per layer and step, not one per element).  Or stock ``LIFReset``
   (``du=4095, dv=0``, threshold ``vth``, bias ``64*b``) with ``reset_interval = period`` and
   ``reset_offset = (1 + depth) % period`` so that ``u = v = 0`` at the first Lava step of
-  every sample; a ``Monitor`` records its ``s_out`` and ``v`` (``v = 64 * v_IR``).  Before
+  every sample; an ``Extractor`` streams its ``s_out`` and a ``VarWire`` its ``v`` (``v = 64 * v_IR``).  Before
   building, :func:`lif_bounds.plan_issues` proves the run's samples stay where LIF == IR.
 * Delays (:mod:`neurodeploy.backends.lava.parts`): Dense parts use ``DelayDense`` with a
   uniform delay, Conv parts read a ``Relay`` (:mod:`procs.relay`).
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from neurodeploy.backends.lava import compat
+from neurodeploy.backends.lava import compat, recorders
 from neurodeploy.backends.lava.checks import LavaPlanError, lif_bias
 from neurodeploy.backends.lava.emit import input_stream
 from neurodeploy.backends.lava.lif_bounds import plan_issues
@@ -74,7 +75,7 @@ def _neuron_proc(plan: NetworkPlan, p: PopulationPlan, n_samples: int, record: b
     return SubIF(shape=p.shape, vth=p.vth, v0=p.v0, bias=p.bias, state_lo=p.state_lo,
                  state_hi=p.state_hi, compare=p.compare, reset=p.reset, in_exp=p.in_exp,
                  t_start=p.depth, period=plan.period, schedule=s.kind, tau=s.tau, window=s.window,
-                 layer=p.depth, n_record=n_samples * plan.period if record else 0, name=p.name)
+                 layer=p.depth, record=record, name=p.name)
 
 
 class _Builder:
@@ -104,71 +105,59 @@ class _Builder:
 
 
 def run_plan(plan: NetworkPlan, x: np.ndarray, *, record: bool = True,
-             hardware: bool = False) -> RawRun:
+             hardware: bool = False, stall_s: float = recorders.STALL_S) -> RawRun:
     """Build the process graph for inputs ``x`` (N, *input shape), run all samples in one
     long run on ``Loihi2SimCfg(select_tag="fixed_pt")`` (or ``Loihi2HwCfg``), read back.
 
     A stock-LIF plan is first re-proven for its own ``period`` (:func:`lif_bounds.plan_issues`):
-    LavaPlanError naming the layer if a sample this long could leave the exact region."""
+    LavaPlanError naming the layer if a sample this long could leave the exact region.
+    Recorded state is streamed (:mod:`recorders`); ``stall_s`` bounds the wait for one record."""
     found = plan_issues(plan)
     if found:
-        raise LavaPlanError("cannot run exactly on Lava's stock LIF:\n  " + "\n  ".join(found))
+        raise LavaPlanError("cannot run exactly on Lava's stock LIF: " + "; ".join(found))
     compat.require_lava()
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg
     from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.monitor.process import Monitor
 
     t0 = time.perf_counter()
     n = int(np.asarray(x).shape[0])
     phys = plan.physical_steps(n)
     b = _Builder(plan, x)
-    neurons, monitors = [], []
+    taps: dict[str, list[tuple[Any, int]]] = {}
     for p in plan.populations:                       # topological order: sources exist already
         neu = _neuron_proc(plan, p, n, record)
         for part in p.parts:
             b.connect(part, neu.a_in)
         b.ports[p.name] = neu.s_out
-        if record and plan.neuron == "lif":
-            mon_s, mon_v = Monitor(), Monitor()       # one probe per Monitor (Lava limitation)
-            mon_s.probe(neu.s_out, phys)
-            mon_v.probe(neu.v, phys)
-            monitors.append((mon_s, mon_v))
-        else:
-            monitors.append(None)
-        neurons.append(neu)
+        if record:
+            taps[p.name] = recorders.taps(neu, lif=plan.neuron == "lif")
     sinks = {}
     for pr in plan.readout_projections:
         sinks[pr.synapse] = Sink(shape=pr.parts[0].out_shape, buffer=phys)
         for part in pr.parts:
             b.connect(part, sinks[pr.synapse].a_in)
-    cfg = Loihi2HwCfg() if hardware else Loihi2SimCfg(select_tag="fixed_pt")
+    cfg = Loihi2HwCfg() if hardware else Loihi2SimCfg(select_tag="fixed_pt",
+                                                      exception_proc_model_map=recorders.models())
     raw = RawRun(physical_steps=phys)
     t1 = time.perf_counter()
-    b.source.run(condition=RunSteps(num_steps=phys), run_cfg=cfg)
-    t2 = time.perf_counter()
+    b.source.run(condition=RunSteps(num_steps=phys, blocking=not taps), run_cfg=cfg)
     try:
+        records = recorders.drain(taps, phys, b.source.runtime, stall_s)
+    except recorders.LavaRunError:
+        recorders.abort(b.source.runtime)
+        raise
+    try:
+        t2 = time.perf_counter()
         raw.sinks = {k: np.rint(np.asarray(s.data.get())).astype(np.int64) for k, s in sinks.items()}
-        if record:
-            _read_populations(plan, neurons, monitors, n, raw)
     finally:
         b.source.stop()
+    for p in plan.populations:
+        if p.name in records:
+            # logical step t (1-based) of the whole run is computed at Lava step t + depth
+            rec = records[p.name][p.depth:p.depth + n * plan.period]     # (logical, 2, n)
+            raw.spikes[p.name] = rec[:, 0].T
+            # stock LIF: v_Lava = v_IR << 6 (exact in the region lif_bounds proves)
+            raw.v[p.name] = rec[:, 1].T >> (plan.state_shift if plan.neuron == "lif" else 0)
     raw.timings = {"build_s": t1 - t0, "run_s": t2 - t1, "read_stop_s": time.perf_counter() - t2}
     return raw
-
-
-def _read_populations(plan: NetworkPlan, neurons: list[Any], monitors: list[Any], n: int,
-                      raw: RawRun) -> None:
-    logical = n * plan.period
-    for p, neu, mon in zip(plan.populations, neurons, monitors):
-        if mon is None:
-            raw.spikes[p.name] = np.rint(neu.s_rec.get()).astype(np.int64)[:, :logical]
-            raw.v[p.name] = np.rint(neu.v_rec.get()).astype(np.int64)[:, :logical]
-            continue
-        # Monitor rows are Lava steps 1..phys; logical step j runs at Lava step j + depth.
-        s = np.asarray(mon[0].get_data()[p.name]["s_out"]).reshape(-1, int(np.prod(p.shape)))
-        v = np.asarray(mon[1].get_data()[p.name]["v"]).reshape(-1, int(np.prod(p.shape)))
-        rows = slice(p.depth, p.depth + logical)
-        raw.spikes[p.name] = np.rint(s[rows]).astype(np.int64).T
-        v_lava = np.rint(v[rows]).astype(np.int64).T
-        raw.v[p.name] = v_lava >> plan.state_shift   # v_Lava = v_IR << 6 (exact below saturation)

@@ -2,7 +2,7 @@
 
 * A population of logical depth ``d`` computes global logical step ``j + 1`` (``j`` 0-based
   over all samples back to back) at Lava step ``j + 1 + d``; ``SubIF`` records column ``j``
-  directly, the LIF Monitor rows are shifted by ``d`` in :mod:`network`.  Sample ``b``'s
+  directly, the streamed LIF rows are shifted by ``d`` in :mod:`network`.  Sample ``b``'s
   step ``t`` (0-based) is global ``j = b * period + t``.
 * The readout (depth ``d_r``) receives each projection's current of global step ``j`` in
   that projection's sink column ``j + d_r``; the host applies the projection's own

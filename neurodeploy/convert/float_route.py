@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from neurodeploy.convert.integerize import ConversionReport, integerize
+from neurodeploy.convert.fit_target import integerize_on_target
+from neurodeploy.convert.integerize import ConversionReport
 from neurodeploy.convert.stages import FloatNetwork, InputSpec
 from neurodeploy.ir.graph import Graph
 from neurodeploy.targets import get_target
@@ -99,6 +100,6 @@ def convert_float(model: str, state_dict: str | Path | None = None, *, threshold
     net, info = calibrate_network(net, x_calib, threshold=threshold, calibrate=calibrate, steps=steps,
                                   percentile=percentile, target=target, neuron=neuron)
     reset, compare = ("subtract", ">=") if neuron == "subtract" else ("zero", ">")
-    graph, report = integerize(net, get_target(target), reset=reset, compare=compare)  # type: ignore[arg-type]
+    graph, report = integerize_on_target(net, get_target(target), reset=reset, compare=compare)  # type: ignore[arg-type]
     info["notes"] = notes
     return FloatConversion(graph, report, net, info)

@@ -22,12 +22,21 @@ scales guarantee one; an identity shortcut from population ``a`` needs ``lambda_
 lambda`` integral, i.e. ``k >= log2(lambda / lambda_a)``), within the target's threshold and
 state widths.  Otherwise (float route, BatchNorm) ``k`` gives the finest branch full weight
 resolution while every branch's exponent stays within the target's range, and the per-branch
-rounding error is reported (never silently: ``allow_inexact=False`` refuses).  The readout
+rounding error is reported (never silently: ``allow_inexact=False`` refuses).
+
+**Current width.**  The summed synaptic current of a population is bounded by
+``sum_i sum_row |W_int,i| 2**e_i * max|source_i|`` (:func:`target_current_bound`), which grows
+with ``Theta``.  When the exact ``Theta`` makes that bound exceed the target's current width
+(e.g. Lava's stock LIF computes ``u = a << 6`` in 24 bits, so 18-bit currents), ``k`` is
+lowered one step at a time until the bound fits: the weights are rounded to the coarser grid,
+the layer is reported inexact with the reason, and the checked comparison with the ANN says
+how much it costs.  ``allow_inexact=False`` refuses instead.  The readout
 uses ``lambda = 1`` and no ``v0`` (logits scaled by ``Theta``).
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -129,26 +138,14 @@ def _broadcast(values: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray
     return np.broadcast_to(v, shape)
 
 
-def _map_target(pop: FloatPopulation, units: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
-                spec: TargetSpec, reset: ResetMode, compare: CompareMode, allow_inexact: bool,
-                ) -> tuple[list[Node], Node, LayerReport]:
-    """Synapse nodes, the population/readout node and its report (bounds filled in later)."""
-    lam = 1.0 if pop.is_readout else float(pop.threshold)  # type: ignore[arg-type]
-    if not (math.isfinite(lam) and lam > 0):
-        raise IRError(f"{pop.name}: threshold must be a finite value > 0 (set thresholds first), got {lam}")
-    weight_t, bias_t = IntT(spec.weight_bits), IntT(min(spec.bias_mant_bits, BIAS_T.bits))
-    max_k = min(MAX_EXACT_K, spec.threshold_bits - 1, spec.state_bits - 2)
-    w_eff = [_effective_weight(s, units[s.source], lam) for s in pop.synapses]
-    b_eff = pop.bias / lam
-    with_v0 = not pop.is_readout and reset != "zero"
-    offset = pop.v0_offset if with_v0 and pop.v0_offset is not None else 0.0
-    v0_frac = np.asarray((pop.v0_fraction if with_v0 else 0.0) + np.asarray(offset, np.float64), np.float64)
-    k, exact_k = _choose_k(pop, w_eff, b_eff, v0_frac, spec, max_k, allow_inexact)
-    theta = 1 << k
+def _synapses(pop: FloatPopulation, w_eff: list[np.ndarray], k: int, exact_k: bool,
+              spec: TargetSpec) -> tuple[list[Node], list[BranchReport]]:
+    """Integer synapse nodes for ``Theta = 2**k`` (``W_int * 2**e = rint(W_eff * Theta)``) and their reports."""
+    weight_t = IntT(spec.weight_bits)
     syn_nodes: list[Node] = []
     branches = []
     for syn, w in zip(pop.synapses, w_eff):
-        target = w * theta
+        target = w * (1 << k)
         w_int, w_exp = _mantissa_exponent(target, weight_t)
         if w_exp > spec.weight_exp_range[1]:
             raise IRError(f"{syn.name}: weight exponent {w_exp} exceeds target {spec.name} range "
@@ -161,6 +158,49 @@ def _map_target(pop: FloatPopulation, units: dict[str, np.ndarray], shapes: dict
         else:
             syn_nodes.append(Dense(syn.name, syn.source, w_int, weight_exp=w_exp, meta=meta))
         branches.append(BranchReport(syn.name, syn.source, syn.module, w_exp, exact_k and err == 0.0, err, 0))
+    return syn_nodes, branches
+
+
+def _current_bound(syn_nodes: list[Node], bounds: dict[str, int]) -> int:
+    """Bound of the summed current of these synapses, given their sources' value bounds."""
+    return sum(accumulator_bound(n, bounds[n.inputs[0]]) for n in syn_nodes)  # type: ignore[arg-type]
+
+
+def _map_target(pop: FloatPopulation, units: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
+                bounds: dict[str, int], spec: TargetSpec, reset: ResetMode, compare: CompareMode,
+                allow_inexact: bool, theta_caps: Mapping[str, int]) -> tuple[list[Node], Node, LayerReport]:
+    """Synapse nodes, the population/readout node and its report (bounds filled in later);
+    ``bounds`` are the value bounds of the nodes made so far (for the current width)."""
+    lam = 1.0 if pop.is_readout else float(pop.threshold)  # type: ignore[arg-type]
+    if not (math.isfinite(lam) and lam > 0):
+        raise IRError(f"{pop.name}: threshold must be a finite value > 0 (set thresholds first), got {lam}")
+    bias_t = IntT(min(spec.bias_mant_bits, BIAS_T.bits))
+    max_k = min(MAX_EXACT_K, spec.threshold_bits - 1, spec.state_bits - 2)
+    w_eff = [_effective_weight(s, units[s.source], lam) for s in pop.synapses]
+    b_eff = pop.bias / lam
+    with_v0 = not pop.is_readout and reset != "zero"
+    offset = pop.v0_offset if with_v0 and pop.v0_offset is not None else 0.0
+    v0_frac = np.asarray((pop.v0_fraction if with_v0 else 0.0) + np.asarray(offset, np.float64), np.float64)
+    k, exact_k = _choose_k(pop, w_eff, b_eff, v0_frac, spec, max_k, allow_inexact)
+    k_exact, note = k, ""
+    if pop.name in theta_caps and k > theta_caps[pop.name]:
+        k, exact_k = max(1, theta_caps[pop.name]), False
+        note = f"Theta capped at 2^{k} (from 2^{k_exact}) so that target {spec.name}'s backend accepts the layer"
+    syn_nodes, branches = _synapses(pop, w_eff, k, exact_k, spec)
+    current_hi = IntT(spec.current_bits).hi
+    while (bound := _current_bound(syn_nodes, bounds)) > current_hi:
+        if k <= 1 or not allow_inexact:
+            raise IRError(f"{pop.name}: summed current bound {bound} exceeds {spec.current_bits}-bit currents of "
+                          f"target {spec.name} at Theta = 2^{k}" + ("" if allow_inexact else
+                                                                     " (an exact mapping was required)"))
+        k -= 1
+        syn_nodes, branches = _synapses(pop, w_eff, k, False, spec)
+        exact_k = False
+        note = (f"Theta lowered from 2^{k_exact} to 2^{k} so the summed current fits the {spec.current_bits}-bit "
+                f"currents of target {spec.name}; weights rounded to the coarser grid")
+    if note and not allow_inexact:
+        raise IRError(f"{pop.name}: {note} (an exact mapping was required)")
+    theta = 1 << k
     shape = syn_nodes[0].out_shape([shapes[pop.synapses[0].source]])
     bias_mant, bias_exp = _mantissa_exponent(b_eff * theta, bias_t, spec.bias_exp_range[0])
     bias_err = float(np.abs(bias_mant * 2.0**bias_exp - b_eff * theta).max(initial=0.0)) / theta
@@ -175,14 +215,19 @@ def _map_target(pop: FloatPopulation, units: dict[str, np.ndarray], shapes: dict
             v0=np.rint(_broadcast(v0_frac, shape) * theta).astype(np.int64), bias_mant=bias_full,
             bias_exp=bias_exp, reset=reset, compare=compare, state_t=IntT(spec.state_bits), meta=meta)
     exact = exact_k and bias_err == 0.0 and all(b.exact for b in branches)
-    report = LayerReport(pop.name, pop.source_layer, theta, bias_exp, exact, bias_err, tuple(branches))
+    report = LayerReport(pop.name, pop.source_layer, theta, bias_exp, exact, bias_err, tuple(branches), note)
     return syn_nodes, target_node, report
 
 
 def integerize(net: FloatNetwork, spec: TargetSpec = CPU, *, reset: ResetMode = "subtract",
                compare: CompareMode = ">=", schedule: Schedule = PLAIN,
-               allow_inexact: bool = True) -> tuple[Graph, ConversionReport]:
+               allow_inexact: bool = True, theta_caps: Mapping[str, int] | None = None,
+               ) -> tuple[Graph, ConversionReport]:
     """Integer IR graph and per-population report for ``net`` on ``spec`` (see module docstring).
+
+    ``theta_caps`` limits ``k`` (``Theta <= 2**cap``) per population or readout name, for
+    bounds only a backend can prove (:mod:`neurodeploy.convert.fit_target`); a capped layer is
+    reported inexact with the reason.
 
     ``reset="zero"`` maps to hard-reset neurons with ``v0 = 0`` (Lava's stock LIF mode).  Raises
     :class:`IRError` naming the node when a value cannot fit the target, or when the mapping is
@@ -192,6 +237,7 @@ def integerize(net: FloatNetwork, spec: TargetSpec = CPU, *, reset: ResetMode = 
     nodes: list[Node] = [Input(INPUT, tuple(net.input.shape), bits=net.input.bits, scale=net.input.scale)]
     shapes: dict[str, tuple[int, ...]] = {INPUT: tuple(net.input.shape)}
     units: dict[str, np.ndarray] = {INPUT: np.full(c0, float(net.input.scale))}
+    bounds: dict[str, int] = {INPUT: nodes[0].value_bound([])}
     reports: list[LayerReport] = []
     for fn in net.nodes:
         if isinstance(fn, TensorOp):
@@ -199,11 +245,14 @@ def integerize(net: FloatNetwork, spec: TargetSpec = CPU, *, reset: ResetMode = 
             src_shapes = [shapes[s] for s in fn.sources]
             shapes[fn.name] = node.out_shape(src_shapes)
             units[fn.name] = tensor_units(fn, [units[s] for s in fn.sources], src_shapes)
+            bounds[fn.name] = node.value_bound([bounds[s] for s in fn.sources])
             nodes.append(node)
             continue
-        syns, target, report = _map_target(fn, units, shapes, spec, reset, compare, allow_inexact)
+        syns, target, report = _map_target(fn, units, shapes, bounds, spec, reset, compare, allow_inexact,
+                                           theta_caps or {})
         nodes.extend(syns)
         nodes.append(target)
+        bounds[fn.name] = target.value_bound([])
         shapes[fn.name] = target.out_shape([s.out_shape([shapes[s.source]]) for s in syns])  # type: ignore[union-attr]
         if not fn.is_readout:
             units[fn.name] = np.full(shapes[fn.name][0], float(fn.threshold))  # type: ignore[arg-type]

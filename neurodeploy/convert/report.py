@@ -40,6 +40,7 @@ class LayerReport:
     exact: bool
     max_bias_error: float
     branches: tuple[BranchReport, ...]
+    note: str = ""                  # why the mapping is inexact when the cause is the target
 
     @property
     def weight_exp(self) -> int:
@@ -86,6 +87,8 @@ class ConversionReport:
         for r in self.layers:
             rows.append(f"{r.name:<12} theta={r.threshold:<8} w_exp={r.weight_exp:<3} bias_exp={r.bias_exp:<3} "
                         f"exact={r.exact} max_w_err={r.max_weight_error:.2e} acc_bound={r.accumulator_bound}")
+            if r.note:
+                rows.append(f"  ! {r.note}")
             if len(r.branches) > 1:
                 rows.extend(f"  + {b.synapse:<12} from {b.source:<12} w_exp={b.weight_exp:<3} exact={b.exact} "
                             f"max_w_err={b.max_weight_error:.2e} acc_bound={b.accumulator_bound}" for b in r.branches)

@@ -64,3 +64,28 @@ def test_concat_units_per_channel_and_inexact_report() -> None:
     assert not out.exact and not out.branches[0].exact and 0 < out.max_weight_error < 1e-2
     with pytest.raises(IRError, match="out: no power-of-two threshold"):
         integerize(inexact, allow_inexact=False)
+
+
+def test_theta_is_lowered_until_the_summed_current_fits_the_target() -> None:
+    """W_eff = 0.75 * 1/4 = 3/16 needs Theta = 16 (W_int = 3): the current bound 4 * 3 * 255 = 3060
+    exceeds 12-bit currents (2047), so Theta drops to 8, W_int = rint(1.5) = 2, bound 2040 fits;
+    the layer is reported inexact with the reason, and an exact mapping is refused."""
+    from dataclasses import replace as dc_replace
+
+    from neurodeploy.targets import CPU
+    narrow = dc_replace(CPU, name="narrow", current_bits=12)
+    nodes = (
+        FloatPopulation("a_if", (_dense("a_syn", "input", np.full((2, 4), 0.75)),), threshold=1.0),
+        FloatPopulation("out", (_dense("out_syn", "a_if", np.eye(1, 2)),)),
+    )
+    net = FloatNetwork(SPEC, nodes, levels=4)
+    _, wide = integerize(net, reset="zero", compare=">")
+    assert wide.layer("a_if").threshold == 16 and wide.layer("a_if").exact
+    graph, report = integerize(net, narrow, reset="zero", compare=">")
+    a = report.layer("a_if")
+    assert a.threshold == 8 and not a.exact and a.accumulator_bound == 2040
+    assert "from 2^4 to 2^3" in a.note and "12-bit currents of target narrow" in a.note
+    assert np.array_equal(graph.node("a_syn").weight << graph.node("a_syn").weight_exp, np.full((2, 4), 2))
+    assert any(a.note in row for row in report.summary_rows())
+    with pytest.raises(IRError, match="a_if: summed current bound 3060 exceeds 12-bit .* exact mapping was required"):
+        integerize(net, narrow, reset="zero", compare=">", allow_inexact=False)

@@ -25,9 +25,10 @@ idle.  SRP: the emitted spike is ``s * g``; at the end of the step where
 Recording convention (as the CPU simulator's Trace): at SRP's step ``tau`` the recorded
 ``v`` is the value *before* the reload.
 
-If ``record`` is true the neuron keeps its emitted spikes and ``v`` after each active step
-in ``s_rec`` / ``v_rec`` (shape ``(n_neurons, n_record)``, column ``t - 1``) so the host can
-read all of a run's state in one ``get`` per Var (no Monitor processes).
+If ``record`` is true the neuron sends, at every Lava step, its emitted spikes and ``v``
+after the step as one ``(2, n_neurons)`` message on ``r_out`` (zeros and the held ``v``
+while idle).  The host streams these through an ``Extractor`` (whole layers per message)
+instead of reading Vars back, which Lava does one element per message.
 """
 from __future__ import annotations
 
@@ -60,24 +61,22 @@ class SubIF(AbstractProcess):
                  bias: np.ndarray, state_lo: int, state_hi: int, compare: str = ">=",
                  reset: str = "subtract", in_exp: int = 0, t_start: int = 0, period: int = 1,
                  schedule: str = "plain", tau: int = 0, window: int = 1, layer: int = 1,
-                 n_record: int = 0, name: str | None = None) -> None:
+                 record: bool = False, name: str | None = None) -> None:
         opts: dict[str, Any] = dict(state_lo=int(state_lo), state_hi=int(state_hi),
                                     compare=str(compare), reset=str(reset), in_exp=int(in_exp),
                                     t_start=int(t_start), period=int(period),
                                     schedule=str(schedule), tau=int(tau), window=int(window),
-                                    layer=int(layer), n_record=int(n_record))
+                                    layer=int(layer), record=bool(record))
         super().__init__(shape=shape, name=name, **opts)
         n = int(np.prod(shape))
-        rec = max(int(n_record), 1)
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
+        self.r_out = OutPort(shape=(2, n))                 # (spikes, v) per step when recording
         self.vth = Var(shape=shape, init=np.broadcast_to(vth, shape).astype(np.int64))
         self.v0 = Var(shape=shape, init=np.broadcast_to(v0, shape).astype(np.int64))
         self.bias = Var(shape=shape, init=np.broadcast_to(bias, shape).astype(np.int64))
         self.v = Var(shape=shape, init=np.broadcast_to(v0, shape).astype(np.int64))
         self.g = Var(shape=shape, init=np.ones(shape, np.int64))
-        self.s_rec = Var(shape=(n, rec), init=np.zeros((n, rec), np.int64))
-        self.v_rec = Var(shape=(n, rec), init=np.zeros((n, rec), np.int64))
 
 
 class AbstractSubIFModel(PyLoihiProcessModel):
@@ -85,13 +84,12 @@ class AbstractSubIFModel(PyLoihiProcessModel):
 
     a_in: Any = None
     s_out: Any = None
+    r_out: Any = None
     vth: np.ndarray
     v0: np.ndarray
     bias: np.ndarray
     v: np.ndarray
     g: np.ndarray
-    s_rec: np.ndarray
-    v_rec: np.ndarray
 
     def __init__(self, proc_params: Any) -> None:
         super().__init__(proc_params)
@@ -105,7 +103,7 @@ class AbstractSubIFModel(PyLoihiProcessModel):
         self.period = int(p["period"])
         self.schedule = Schedule(str(p["schedule"]), int(p["tau"]), int(p["window"]))
         self.layer = int(p["layer"])
-        self.n_record = int(p["n_record"])
+        self.record = bool(p["record"])
 
     def _current(self, x: np.ndarray) -> np.ndarray:
         if self.in_exp >= 0:
@@ -126,7 +124,7 @@ class AbstractSubIFModel(PyLoihiProcessModel):
         shape = self.v.shape
         t = int(self.time_step) - self.t_start
         if t <= 0:                                                   # pipeline fill: idle
-            self.s_out.send(np.zeros(shape, self.v.dtype))
+            self._send(np.zeros(shape, np.int64))
             return
         k = (t - 1) % self.period + 1
         if k == 1:                                                   # sample start: reload
@@ -143,13 +141,18 @@ class AbstractSubIFModel(PyLoihiProcessModel):
         elif fire:                                                   # fire, ignoring input
             s = self._fire(v, subtract=self.subtract or self.schedule.forces_subtract)
         s = s * self.g.astype(np.int64)                              # SRP gate (ones otherwise)
-        if t <= self.n_record:
-            self.s_rec[:, t - 1] = s.reshape(-1)
-            self.v_rec[:, t - 1] = np.asarray(self.v).reshape(-1)
+        v_recorded = np.array(self.v)                                # before an SRP reload
         if self.schedule.is_srp_latch(k):                            # end of pre-simulation
             self.g[:] = srp_gate(self.vth.astype(np.int64), self.v.astype(np.int64))
             self.v[:] = self.v0
+        self._send(s, v_recorded)
+
+    def _send(self, s: np.ndarray, v_recorded: np.ndarray | None = None) -> None:
+        """Emit the spikes; when recording also this step's ``(spikes, v)`` record."""
         self.s_out.send(s.astype(self.v.dtype))
+        if self.record:
+            v = self.v if v_recorded is None else v_recorded
+            self.r_out.send(np.stack([s.reshape(-1), np.asarray(v).reshape(-1)]).astype(self.v.dtype))
 
 
 @implements(proc=SubIF, protocol=LoihiProtocol)
@@ -160,13 +163,12 @@ class PySubIFModelFixed(AbstractSubIFModel):
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    r_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
     vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     v0: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     bias: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     v: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     g: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
-    s_rec: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
-    v_rec: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
 
 
 @implements(proc=SubIF, protocol=LoihiProtocol)
@@ -177,10 +179,9 @@ class PySubIFModelFloat(AbstractSubIFModel):
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    r_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     vth: np.ndarray = LavaPyType(np.ndarray, float)
     v0: np.ndarray = LavaPyType(np.ndarray, float)
     bias: np.ndarray = LavaPyType(np.ndarray, float)
     v: np.ndarray = LavaPyType(np.ndarray, float)
     g: np.ndarray = LavaPyType(np.ndarray, float)
-    s_rec: np.ndarray = LavaPyType(np.ndarray, float)
-    v_rec: np.ndarray = LavaPyType(np.ndarray, float)

@@ -171,7 +171,7 @@ def test_one_neuron_lif_saturation_refused_and_real(monkeypatch: pytest.MonkeyPa
     assert any(i.startswith("if1.threshold") for i in found), found
     # the refusal is necessary: with both proofs switched off Lava diverges at logical step 2
     from neurodeploy.backends.lava import emit, network
-    monkeypatch.setattr(emit, "check_plan_input", lambda graph, spec: None)
+    monkeypatch.setattr(emit, "check_plan_input", lambda graph, spec, period=None: None)
     monkeypatch.setattr(network, "plan_issues", lambda plan: [])
     rep = verify_backend(g, x, 3, backend=LavaBackend(LAVA_SIM_LIF))
     d = rep.first_divergence
