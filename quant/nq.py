@@ -18,6 +18,11 @@ hence ``σ_1 == 0.0`` exactly when the first layer is exact: constant analog inp
 (each layer is driven by the upstream *SNN* layers), as in the authors' estimator.  Differences to the authors'
 code: σ is the pooled std over all elements (theirs: the square root of the mean per-batch variance), and the
 held-out split has no augmentation.
+
+Under ``torchrun`` (a :class:`~neurodeploy.distributed.Context` with ``W`` ranks) each rank simulates its
+contiguous ``1/W`` of the held-out split (:func:`~neurodeploy.distributed.shard`) and the three
+integer moments ``(count, Σd, Σd²)`` per layer are summed over ranks exactly
+(:func:`~neurodeploy.distributed.sum_counts`), so every rank derives the same σ from the whole split.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from neurodeploy.distributed import Context, shard, sum_counts
 from neurodeploy.quant.noise import qcfs_layers
 from neurodeploy.quant.qcfs import QCFS
 
@@ -51,6 +57,14 @@ class SigmaStats:
         self.count += int(d64.size)
         self.total += int(d64.sum())
         self.total_sq += int((d64 * d64).sum())
+
+    @classmethod
+    def summed(cls, stats: Sequence[SigmaStats], context: Context) -> list[SigmaStats]:
+        """``stats`` (one per layer) summed over the ranks of ``context``, exactly (int64)."""
+        fields = ("count", "total", "total_sq")
+        arrays = {f: np.array([getattr(st, f) for st in stats], dtype=np.int64) for f in fields}
+        total = sum_counts(arrays, context)
+        return [cls(*(int(total[f][i]) for f in fields)) for i in range(len(stats))]
 
     def std(self, unit: float) -> float:
         """Population std of ``unit·d``; exactly 0.0 when every ``d`` is equal."""
@@ -116,10 +130,12 @@ def residual_sigmas(
     target: str = "cpu",
     neuron: str = "subtract",
     batch_size: int = 500,
+    context: Context | None = None,
 ) -> tuple[list[float], dict[str, Any]]:
     """``(σ per QCFS layer, details)`` from one integer SNN run of ``steps`` (default ``L``) on ``x_int``.
 
-    ``x_int`` has the model's input shape.  σ follows :func:`qcfs_layers` order (what :func:`set_noise`
+    ``x_int`` has the model's input shape; with a multi-rank ``context`` this rank simulates only its shard
+    of ``x_int`` and the moments are summed over ranks (the same σ on every rank).  σ follows :func:`qcfs_layers` order (what :func:`set_noise`
     takes); a QCFS module behind several populations pools them.  ``details`` holds the per-layer mean of
     ``a − r`` and ``λ_l``; the model's training flag is restored.
     """
@@ -137,10 +153,12 @@ def residual_sigmas(
     levels = int(layers[0].levels)
     t_val = int(steps or levels)
     lambdas = [layer.lambda_value() for layer in layers]
-    x = np.asarray(x_int)
+    ctx = context or Context()
+    x_all = np.asarray(x_int)
+    x = x_all[shard(len(x_all), ctx, max(1, -(-len(x_all) // ctx.world)))] if ctx.distributed else x_all
     was_training = model.training
     try:
-        spec = InputSpec(tuple(int(s) for s in x.shape[1:]), int(input_bits), float(input_scale))
+        spec = InputSpec(tuple(int(s) for s in x_all.shape[1:]), int(input_bits), float(input_scale))
         net = network_from_brevitas(model, spec, {"purpose": "nq-sigma"})
         mode = NeuronMode.named(neuron)
         spec_t = get_target(target)
@@ -172,6 +190,7 @@ def residual_sigmas(
                 stats[index[id(owner[name])]].add(d)
     finally:
         model.train(was_training)
+    stats = SigmaStats.summed(stats, ctx) if ctx.distributed else stats
     units = [lam / (levels * t_val) for lam in lambdas]
     sigmas = [st.std(u) for st, u in zip(stats, units)]
     means = [u * st.total / st.count if st.count else 0.0 for st, u in zip(stats, units)]
@@ -188,6 +207,7 @@ class NQSigmaEstimator:
         target, neuron: the integer target and neuron mode to convert for (as ``neurodeploy convert``).
         max_samples: use only the first ``max_samples`` validation inputs (``None``: all of them).
         batch_size: samples per simulator call (memory bound).
+        context: under torchrun, the ranks that share the simulation (see :func:`residual_sigmas`).
 
     Every call appends its details (σ, mean residual, λ) to ``history``.
     """
@@ -199,6 +219,7 @@ class NQSigmaEstimator:
     max_samples: int | None = None
     batch_size: int = 500
     history: list[dict[str, Any]] = field(default_factory=list)
+    context: Context | None = None
 
     def __call__(self, model: nn.Module, x_val: np.ndarray, y_val: np.ndarray,
                  input_scale: float) -> Sequence[float]:
@@ -206,6 +227,7 @@ class NQSigmaEstimator:
         if self.max_samples is not None:
             x = x[: self.max_samples]
         sigmas, details = residual_sigmas(model, x, input_scale, self.input_bits, steps=self.steps,
-                                          target=self.target, neuron=self.neuron, batch_size=self.batch_size)
+                                          target=self.target, neuron=self.neuron, batch_size=self.batch_size,
+                                          context=self.context)
         self.history.append({"sigmas": sigmas, **details})
         return sigmas

@@ -7,6 +7,17 @@ the training set; the test set is only evaluated once, at the end, for reporting
 NQ (Huang et al., arXiv 2404.17456) is supported through ``noise=True`` plus a ``sigma_estimator`` callback
 that returns one σ per QCFS layer after every epoch (epoch 0 trains noise-free); the estimator itself (an SNN
 pass with the integer simulator) is provided elsewhere.
+
+Under ``torchrun`` (a :class:`~neurodeploy.distributed.Context` with ``world = W > 1``) the same loop runs as
+data-parallel SGD (DistributedDataParallel; Li et al., VLDB 2020): every rank builds the model from the same
+seed (DDP also broadcasts rank 0's parameters), ``DistributedSampler(seed=seed).set_epoch(e)`` gives rank ``r``
+the samples ``perm_e[r::W]`` of one seeded permutation per epoch (padded to equal length), each step takes
+``ceil(batch_size / W)`` of them per rank (``batch_size`` stays the global batch, so the recipe's learning rate
+and step count still apply) and the averaged gradient is identical on every rank, hence so are the weights and
+the QCFS thresholds ``λ``.  Rank 0 alone validates (its accuracy is broadcast, so every rank selects the same
+epoch), tests and writes the checkpoint; buffers (e.g. NQ's σ, BatchNorm statistics) are taken from rank 0 at
+the end of each epoch, and the selected state is checked to be identical on every rank before it is saved.
+Noise draws use a per-rank seed derived from ``(seed, rank)``.
 """
 from __future__ import annotations
 
@@ -22,7 +33,18 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from neurodeploy.atomic import check_output
 from neurodeploy.data import DatasetSplit, is_builtin, load_dataset
+from neurodeploy.distributed import (
+    Context,
+    DistributedError,
+    barrier,
+    broadcast_float,
+    broadcast_buffers,
+    same_everywhere,
+    sum_counts,
+    sum_floats,
+)
 from neurodeploy.quant.checkpoint import save_checkpoint
 from neurodeploy.quant.factory import accepts_kwarg, call_factory, resolve_factory
 from neurodeploy.quant.models import MODELS
@@ -40,18 +62,25 @@ LAMBDA_LR_FACTOR = 10.0
 USER_RECIPE = Recipe(10, 3e-3, 64, ())
 
 
-def _to_input(x_int: np.ndarray | torch.Tensor, input_scale: float) -> torch.Tensor:
+def _to_input(x_int: np.ndarray | torch.Tensor, input_scale: float,
+              device: str | torch.device = "cpu") -> torch.Tensor:
     x = torch.as_tensor(x_int)
-    return x.to(torch.float32) * float(input_scale)
+    return x.to(device=device, dtype=torch.float32) * float(input_scale)
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(iter(model.parameters()), torch.empty(0)).device
 
 
 @torch.no_grad()
 def predict(model: nn.Module, x_int: np.ndarray, input_scale: float, batch_size: int = 1000) -> np.ndarray:
     """Logits of ``model`` (eval mode, no noise) for integer inputs ``x_int``; restores the training flag."""
     was_training = model.training
+    device = _device(model)
     model.eval()
     try:
-        outs = [model(_to_input(x_int[i : i + batch_size], input_scale)) for i in range(0, len(x_int), batch_size)]
+        outs = [model(_to_input(x_int[i : i + batch_size], input_scale, device)).cpu()
+                for i in range(0, len(x_int), batch_size)]
     finally:
         model.train(was_training)
     return torch.cat(outs).numpy()
@@ -122,6 +151,7 @@ def train(
     weight_decay: float = 0.0,
     val_fraction: float = 0.1,
     data_dir: str | Path | None = None,
+    context: Context | None = None,
 ) -> tuple[nn.Module, dict[str, Any]]:
     """Train a zoo model or a ``"module:function"`` factory on ``dataset`` ("digits" | "mnist" | a split).
 
@@ -133,10 +163,14 @@ def train(
     Returns ``(model, history)``: the model with the best validation accuracy (eval mode) and a dict with
     per-epoch ``train_loss``, ``train_acc``, ``val_acc``, ``lambdas``, ``sigmas``, ``epoch_s`` plus
     ``best_epoch``, ``best_val_acc``, ``test_acc``, ``train_s``. Deterministic for a given ``seed``.
-    With ``out`` the result is saved as a checkpoint folder (:func:`save_checkpoint`).
+    With ``out`` the result is saved as a checkpoint folder (:func:`save_checkpoint`), by rank 0 only under
+    ``torchrun`` (``context``; see the module docstring); a foreign ``out`` is refused before training.
     """
+    ctx = context or Context()
     if noise and sigma_estimator is None:
         raise ValueError("noise=True needs a sigma_estimator (one σ per QCFS layer from an SNN pass)")
+    if out is not None:
+        check_output(Path(out))
     data = load_dataset(dataset, data_dir) if isinstance(dataset, str) else dataset
     name = model_name_or_factory or _DEFAULT_MODEL.get(data.name, "mlp")
     defaults = default_recipe(name, data)
@@ -165,11 +199,13 @@ def train(
         x_fit, y_fit, x_val, y_val = validation_split(x_train, data.y_train, val_fraction, seed)
     history = _fit(
         model, x_fit, y_fit, x_val, y_val, data.input_scale, epochs=epochs, lr=lr, batch_size=batch_size,
-        seed=seed, progress=progress, weight_decay=weight_decay,
-        sigma_estimator=sigma_estimator if noise else None,
+        seed=seed, progress=progress and ctx.main, weight_decay=weight_decay,
+        sigma_estimator=sigma_estimator if noise else None, context=ctx,
     )
-    history["test_acc"] = evaluate(model, x_test, data.y_test, data.input_scale)
-    if out is not None:
+    model.to("cpu")
+    test_acc = evaluate(model, x_test, data.y_test, data.input_scale) if ctx.main else None
+    history["test_acc"] = broadcast_float(test_acc, ctx)
+    if out is not None and ctx.main:
         config = {
             "model": name,
             "model_config": config_kwargs,
@@ -179,12 +215,14 @@ def train(
             "train_samples": int(len(data.y_train)),
             "seed": int(seed),
             "train": {"epochs": epochs, "lr": lr, "batch_size": batch_size, "weight_decay": weight_decay,
-                      "val_fraction": val_fraction, "noise": noise, "optimizer": "adam+cosine"},
+                      "val_fraction": val_fraction, "noise": noise, "optimizer": "adam+cosine",
+                      **({"processes": ctx.world} if ctx.distributed else {})},
         }
         metrics = {k: history[k] for k in ("best_epoch", "best_val_acc", "test_acc", "train_s")}
         metrics["lambdas"] = [layer.lambda_value() for layer in qcfs_layers(model)]
         metrics["sigmas"] = get_noise(model)
         save_checkpoint(out, model, config, metrics)
+    barrier(ctx)                        # every rank ends when the checkpoint is in place (or reports rank 0's loss)
     return model, history
 
 
@@ -242,12 +280,18 @@ def _fit(
     progress: bool,
     weight_decay: float,
     sigma_estimator: SigmaEstimator | None,
+    context: Context,
 ) -> dict[str, Any]:
-    rng = np.random.default_rng(seed)
+    ctx = context
     x_all = torch.as_tensor(x_fit)
     y_all = torch.as_tensor(y_fit, dtype=torch.int64)
     n = len(y_all)
-    steps_per_epoch = (n + batch_size - 1) // batch_size
+    order_of = _epoch_order(n, seed, ctx)
+    local_batch = -(-batch_size // ctx.world)
+    per_rank = -(-n // ctx.world)                          # DistributedSampler pads each share to ceil(n / W)
+    steps_per_epoch = -(-per_rank // local_batch)
+    model.to(ctx.device)
+    net = _data_parallel(model, seed, ctx)
     optimizer = _optimizer(model, lr, weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * steps_per_epoch))
     loss_fn = nn.CrossEntropyLoss()
@@ -256,14 +300,14 @@ def _fit(
     start = time.perf_counter()
     for epoch in range(epochs):
         t0 = time.perf_counter()
-        model.train()
-        order = torch.as_tensor(rng.permutation(n))
+        net.train()
+        order = order_of(epoch)
         total_loss, correct = 0.0, 0
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
         for step in bar:
-            idx = order[step * batch_size : (step + 1) * batch_size]
-            xb, yb = _to_input(x_all[idx], input_scale), y_all[idx]
-            logits = model(xb)
+            idx = order[step * local_batch : (step + 1) * local_batch]
+            xb, yb = _to_input(x_all[idx], input_scale, ctx.device), y_all[idx].to(ctx.device)
+            logits = net(xb)
             loss = loss_fn(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -273,23 +317,64 @@ def _fit(
             correct += int((logits.argmax(1) == yb).sum())
             if progress and step % 20 == 0:
                 bar.set_postfix(loss=f"{loss.item():.3f}")
-        val_acc = evaluate(model, x_val, y_val, input_scale)
+        broadcast_buffers(model, ctx)
+        seen = sum_counts({"correct": np.array([correct]), "seen": np.array([len(order)])}, ctx)
+        total_loss = sum_floats([total_loss], ctx)[0]
+        n_seen, correct = int(seen["seen"][0]), int(seen["correct"][0])
+        val_acc = broadcast_float(evaluate(model, x_val, y_val, input_scale) if ctx.main else None, ctx)
         if sigma_estimator is not None:
-            set_noise(model, [float(s) for s in sigma_estimator(model, x_val, y_val, input_scale)])
-        history["train_loss"].append(total_loss / n)
-        history["train_acc"].append(correct / n)
+            cpu_model = model if ctx.device == "cpu" else copy.deepcopy(model).cpu()
+            set_noise(model, [float(s) for s in sigma_estimator(cpu_model, x_val, y_val, input_scale)])
+        history["train_loss"].append(total_loss / n_seen)
+        history["train_acc"].append(correct / n_seen)
         history["val_acc"].append(val_acc)
         history["lambdas"].append([layer.lambda_value() for layer in qcfs_layers(model)])
         history["sigmas"].append(get_noise(model))
         history["epoch_s"].append(time.perf_counter() - t0)
         if progress:
             tqdm.write(
-                f"epoch {epoch + 1}/{epochs}: loss {total_loss / n:.4f} train {correct / n:.4f} "
+                f"epoch {epoch + 1}/{epochs}: loss {total_loss / n_seen:.4f} train {correct / n_seen:.4f} "
                 f"val {val_acc:.4f} λ {history['lambdas'][-1]} ({history['epoch_s'][-1]:.1f} s)"
             )
         if val_acc > best_acc:
             best_acc, best_epoch, best_state = val_acc, epoch, copy.deepcopy(model.state_dict())
+    if not same_everywhere(_state_bytes(best_state), ctx):
+        raise DistributedError(f"{ctx.describe()}: the trained weights differ between ranks (a non-deterministic "
+                               "kernel or a rank-dependent model); nothing was written")
     model.load_state_dict(best_state)
     model.eval()
     history.update(best_epoch=best_epoch, best_val_acc=best_acc, train_s=time.perf_counter() - start)
     return history
+
+
+def _epoch_order(n: int, seed: int, ctx: Context) -> Callable[[int], torch.Tensor]:
+    """``epoch -> this rank's sample order``.  One process: a permutation of ``0..n-1`` from one seeded numpy
+    generator (call once per epoch, in order); under torchrun: ``DistributedSampler(seed=seed)`` after
+    ``set_epoch(epoch)``, i.e. ``perm_epoch[rank::world]`` of ``perm_epoch`` padded to a multiple of ``world``."""
+    if not ctx.distributed:
+        rng = np.random.default_rng(seed)
+        return lambda epoch: torch.as_tensor(rng.permutation(n))
+    from torch.utils.data.distributed import DistributedSampler
+
+    sampler = DistributedSampler(range(n), num_replicas=ctx.world, rank=ctx.rank, shuffle=True, seed=seed)
+
+    def sharded(epoch: int) -> torch.Tensor:
+        sampler.set_epoch(epoch)
+        return torch.as_tensor(list(sampler), dtype=torch.int64)
+    return sharded
+
+
+def _data_parallel(model: nn.Module, seed: int, ctx: Context) -> nn.Module:
+    """``model`` itself (one process) or wrapped in DistributedDataParallel, with the noise generator of
+    rank ``r`` reseeded from ``(seed, r)`` (the initial weights come from ``seed`` on every rank)."""
+    if not ctx.distributed:
+        return model
+    torch.manual_seed(int(np.random.SeedSequence([seed, ctx.rank]).generate_state(1)[0]))
+    ids = [torch.device(ctx.device).index] if ctx.device.startswith("cuda") else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def _state_bytes(state: dict[str, torch.Tensor]) -> bytes:
+    """The tensors of a state_dict as bytes, in key order (for the cross-rank equality check)."""
+    return b"".join(k.encode() + v.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes()
+                    for k, v in sorted(state.items()))

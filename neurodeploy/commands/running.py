@@ -20,7 +20,9 @@ from neurodeploy.commands.common import (
     friendly,
     graph_inputs,
     parse_steps,
+    warn_stderr,
 )
+from neurodeploy.commands.training import DIST_TIMEOUT_OPT
 
 DATASET_OPT = dataset_option(None)
 INPUT_OPT = click.option(
@@ -74,26 +76,42 @@ def build(graph_dir: Path, target: str, out: Path, steps: int, vectors: int, chi
 @click.option("--plot", type=click.Path(path_type=Path), default=None, help="Write accuracy-vs-T PNG here.")
 @DATASET_OPT
 @DATA_OPT
+@DIST_TIMEOUT_OPT
 @JSON_OPT
 @friendly
 def eval_cmd(graph_dir: Path, checkpoint: Path | None, steps: str, limit: int | None, plot: Path | None,
-             dataset: str | None, data_dir: Path | None, as_json: bool) -> None:
+             dataset: str | None, data_dir: Path | None, dist_timeout: float, as_json: bool) -> None:
     """Accuracy of the QAT ANN, the integer reference and the SNN at each T (CPU simulator), on the
-    graph's own test set (or --dataset's)."""
+    graph's own test set (or --dataset's).
+
+    \b
+    Under torchrun (torchrun --nproc_per_node N -m neurodeploy eval ...) every rank simulates its share
+    of the samples and the integer counts are summed over ranks: the output (printed and --json, by
+    rank 0 only) is the single-process output bit for bit.
+    """
+    from neurodeploy.distributed import session
     from neurodeploy.evaluate import evaluate, format_table
     from neurodeploy.ir.serialize import load_graph
+    from neurodeploy.pipeline import load_test_data
     from neurodeploy.plots import plot_accuracy
 
     graph = load_graph(graph_dir)
     t_values = parse_steps(steps)
-    x, y = graph_inputs(graph, dataset, data_dir)
-    assert y is not None
-    if limit:
-        x, y = x[:limit], y[:limit]
-    result = evaluate(graph, x, y, t_values, checkpoint=checkpoint, progress=not as_json)
+    with session(dist_timeout) as ctx:
+        x, y = load_test_data(graph, data_dir, dataset=dataset, warn=warn_stderr if ctx.main else _silent)
+        if limit:
+            x, y = x[:limit], y[:limit]
+        result = evaluate(graph, x, y, t_values, checkpoint=checkpoint, progress=not as_json and ctx.main,
+                          context=ctx)
+    if not ctx.main:
+        return
     if plot:
         plot_accuracy(result, plot)
     emit(result, as_json, format_table(result))
+
+
+def _silent(message: str) -> None:
+    """Drop a warning (ranks other than 0 leave them to rank 0)."""
 
 
 @click.command()

@@ -18,9 +18,15 @@ from neurodeploy.commands.common import (
     friendly,
     warn_stderr,
 )
+from neurodeploy.distributed import DEFAULT_TIMEOUT_S
 
 if TYPE_CHECKING:
     from neurodeploy.data import DatasetSplit
+
+DIST_TIMEOUT_OPT = click.option(
+    "--dist-timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_TIMEOUT_S, show_default=True,
+    metavar="SECONDS", help="Under torchrun: how long a rank waits for the others at one collective before it "
+                            "stops with an error (raise it if rank 0's validation takes longer).")
 
 
 @click.command()
@@ -44,11 +50,12 @@ if TYPE_CHECKING:
               help="qcfs: plain QCFS QAT; nq: noise-aware QAT (sigma from the integer SNN each epoch).")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint folder to write.")
 @DATA_OPT
+@DIST_TIMEOUT_OPT
 @JSON_OPT
 @friendly
 def train(model: str, dataset: str, input_bits: int, train_limit: int | None, levels: int, epochs: int | None,
           lr: float | None, batch_size: int | None, input_shape: str | None, seed: int, method: str,
-          out: Path, data_dir: Path | None, as_json: bool) -> None:
+          out: Path, data_dir: Path | None, dist_timeout: float, as_json: bool) -> None:
     """Quantization-aware training (Brevitas, int8 power-of-two weights, QCFS activations).
 
     \b
@@ -58,19 +65,30 @@ def train(model: str, dataset: str, input_bits: int, train_limit: int | None, le
     The checkpoint is selected on validation accuracy; test accuracy is the clean (noise-off) ANN.
     The checkpoint records the data contract: dataset (name or path) and its SHA-256, class names,
     input bits, scale and encoding, so convert/eval/verify find and check the same data later.
+
+    \b
+    Under torchrun (torchrun --nproc_per_node N -m neurodeploy train ...) the ranks train with
+    DistributedDataParallel (gloo on CPUs, NCCL on GPUs); --batch-size stays the global batch; rank 0
+    validates, prints and writes the checkpoint (see the README, "Several processes").
     """
+    from neurodeploy.distributed import session
     from neurodeploy.quant.nq import NQSigmaEstimator
     from neurodeploy.quant.train import default_recipe
     from neurodeploy.quant.train import train as run_training
 
-    data = load_training_data(dataset, data_dir, input_bits, train_limit, seed)
-    given = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "input_shape": _shape(input_shape)}
-    kwargs = {**default_recipe(model, data), **{k: v for k, v in given.items() if v is not None}}
-    estimator = NQSigmaEstimator(input_bits=int(data.input_bits)) if method == "nq" else None
-    _, history = run_training(model, data, levels=levels, seed=seed, out=out, noise=(method == "nq"),
-                              sigma_estimator=estimator, progress=not as_json, **kwargs)
+    with session(dist_timeout) as ctx:
+        data = load_training_data(dataset, data_dir, input_bits, train_limit, seed, notes=ctx.main)
+        given = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "input_shape": _shape(input_shape)}
+        kwargs = {**default_recipe(model, data), **{k: v for k, v in given.items() if v is not None}}
+        estimator = NQSigmaEstimator(input_bits=int(data.input_bits), context=ctx) if method == "nq" else None
+        _, history = run_training(model, data, levels=levels, seed=seed, out=out, noise=(method == "nq"),
+                                  sigma_estimator=estimator, progress=not as_json, context=ctx, **kwargs)
+    if not ctx.main:
+        return
     summary: dict[str, Any] = {"checkpoint": str(out), "model": model, "method": method, **kwargs,
                                **{k: v for k, v in history.items() if not isinstance(v, list)}}
+    if ctx.distributed:
+        summary["processes"] = ctx.world
     summary["test_acc_clean_ann"] = summary.get("test_acc")      # eval mode: NQ noise off
     if method == "nq" and estimator is not None:
         summary["final_sigmas"] = history["sigmas"][-1]
@@ -79,13 +97,13 @@ def train(model: str, dataset: str, input_bits: int, train_limit: int | None, le
 
 
 def load_training_data(dataset: str, data_dir: Path | None, input_bits: int, limit: int | None,
-                       seed: int) -> DatasetSplit:
-    """The dataset (built-in or the user's), its loader's notes on stderr, cut to ``limit`` training
-    samples."""
+                       seed: int, notes: bool = True) -> DatasetSplit:
+    """The dataset (built-in or the user's), its loader's notes on stderr (unless ``notes`` is false, as on
+    every rank but 0), cut to ``limit`` training samples."""
     from neurodeploy.data import load_dataset
 
     data = load_dataset(dataset, data_dir, input_bits=input_bits)
-    for note in data.notes:
+    for note in data.notes if notes else ():
         warn_stderr(note)
     return data.subset(limit, seed)
 
