@@ -93,6 +93,9 @@ class NumpyOps(folded.ArrayOps):
     def zeros(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
         return np.zeros(shape, dtype)
 
+    def empty(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+        return np.empty(shape, dtype)
+
     def concat(self, arrays: list[Any], axis: int) -> np.ndarray:
         return np.concatenate(arrays, axis=axis)
 

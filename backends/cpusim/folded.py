@@ -105,6 +105,10 @@ class ArrayOps(Protocol):
         """``dtype``: "bool", "int32" or "int64"."""
         ...
 
+    def empty(self, shape: tuple[int, ...], dtype: str) -> Any:
+        """Uninitialised; only for arrays whose every element is written before it is read."""
+        ...
+
     def concat(self, arrays: list[Any], axis: int) -> Any: ...
 
     def cast(self, a: Any, dtype: str) -> Any: ...
@@ -298,7 +302,7 @@ class _Chunk:
             if out is None and j == steps:
                 return y.reshape(steps, b, *y.shape[1:])
             if out is None:
-                out = self.ops.zeros((steps, b, *y.shape[1:]), str(y.dtype).replace("torch.", ""))
+                out = self.ops.empty((steps, b, *y.shape[1:]), str(y.dtype).replace("torch.", ""))
             out[i:j] = y.reshape(j - i, b, *y.shape[1:])
         return out
 

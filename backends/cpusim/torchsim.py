@@ -70,27 +70,33 @@ class TorchSynapse:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         node = self.node
-        if self.host is not None:
-            acc = torch.from_numpy(self.host(x.cpu().numpy())).to(self.device)
-        else:
-            xf = x.to(self.float_dtype)
-            if isinstance(node, Dense):
-                acc = xf @ self.weight                                        # exact: |partial sums| <= B
-            else:
-                acc = F.conv2d(xf, self.weight, None, node.stride, node.padding, node.dilation, node.groups)
         e = node.weight_exp
-        if e == 0:
-            return acc.to(self.out_dtype)                                     # integer-valued: exact cast
-        a = acc.to(torch.int64)
-        return (a << e if e > 0 else a >> -e).to(self.out_dtype)              # floor for e < 0
+        if self.host is not None:
+            a = torch.from_numpy(self.host(x.to(torch.int64).cpu().numpy())).to(self.device)
+            return a.to(self.out_dtype)
+        xf = x.to(self.float_dtype)
+        if isinstance(node, Dense):
+            acc = xf @ self.weight                                            # exact: |partial sums| <= B
+        else:
+            acc = F.conv2d(xf, self.weight, None, node.stride, node.padding, node.dilation, node.groups)
+        if e > 0:
+            acc.mul_(2.0 ** e)                   # a power-of-two scale of an integer: exact (no rounding)
+        elif e < 0:
+            acc.mul_(2.0 ** e).floor_()          # exact scale, then floor = arithmetic shift right
+        return acc.to(self.out_dtype)                                         # integer-valued: exact cast
 
 
 def sum_pool(node: SumPool, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``y[b,c,i,j] = sum_{a<kh, e<kw} xpad[b, c, i*sh + a, j*sw + e]`` in integer ``dtype``."""
-    x = x.to(dtype)
+    """``y[b,c,i,j] = sum_{a<kh, e<kw} xpad[b, c, i*sh + a, j*sw + e]`` in integer ``dtype``;
+    spikes (bool) pooled over at most 255 taps are summed in uint8 (sums <= kh*kw: exact, and a
+    quarter of int32's memory traffic; the next synapse casts them exactly)."""
     (kh, kw), (ph, pw) = node.kernel, node.padding
+    small = x.dtype == torch.bool and kh * kw <= 255
+    x = x.view(torch.uint8) if small else x.to(dtype)
     if (ph, pw) == (0, 0) and (kh, kw) == tuple(x.shape[2:]):
         return x.sum(dim=(2, 3), keepdim=True, dtype=dtype)                   # global pool
+    if small:
+        dtype = torch.uint8
     assert node.stride is not None
     sh, sw = node.stride
     _, ho, wo = node.out_shape([tuple(x.shape[1:])])
@@ -191,6 +197,9 @@ class TorchOps(folded.ArrayOps):
 
     def zeros(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
         return torch.zeros(shape, dtype=_dtype(dtype), device=self.device)
+
+    def empty(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
+        return torch.empty(shape, dtype=_dtype(dtype), device=self.device)
 
     def concat(self, arrays: list[Any], axis: int) -> torch.Tensor:
         return torch.cat(arrays, dim=axis)
