@@ -12,7 +12,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[quant,lava,dev]"
+	$(BIN)/pip install --quiet -e ".[quant,lava,dev,nir,nir-peer]"
+	# Test/benchmark-only NIR peer; --no-deps keeps the pinned torch (see pyproject, nir-peer).
+	$(BIN)/pip install --quiet --no-deps norse==1.1.0
 	# lava-nc 0.10.0 declares Python <3.11; neurodeploy carries the one 3.11 fix it needs.
 	$(BIN)/pip install --quiet --ignore-requires-python lava-nc==0.10.0 "numpy<2" "scipy<1.16" "scikit-learn<1.8"
 	touch $(STAMP)

@@ -16,6 +16,8 @@ from neurodeploy import __version__
 from neurodeploy.commands.bundle import check_bundle
 from neurodeploy.commands.conversion import convert
 from neurodeploy.commands.info import inspect, targets
+from neurodeploy.commands.interop import export
+from neurodeploy.commands.reporting import report, stats
 from neurodeploy.commands.running import build, eval_cmd, raster, verify
 from neurodeploy.commands.training import train, train_float
 
@@ -64,6 +66,9 @@ def main(debug: bool) -> None:
 
 for _command in (train, train_float, convert, inspect, eval_cmd, build, verify, raster, check_bundle, targets):
     main.add_command(_command)
+main.add_command(export)
+main.add_command(stats)
+main.add_command(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from neurodeploy.commands.common import DATA_OPT, JSON_OPT, POSITIVE, dataset_option, emit, friendly
+from neurodeploy.commands.common import DATA_OPT, JSON_OPT, POSITIVE, dataset_option, emit, friendly, warn_stderr
 
 
 @click.command()
@@ -21,7 +21,8 @@ from neurodeploy.commands.common import DATA_OPT, JSON_OPT, POSITIVE, dataset_op
 @click.option("--tau", type=POSITIVE, default=4, show_default=True, help="SRP pre-simulation steps.")
 @click.option("--target", default="cpu", show_default=True,
               help="Target whose integer formats bound the mapping (see `neurodeploy targets`); "
-                   "recorded in the graph, so `verify/build --target lava` run its process.")
+                   "recorded in the graph, so `verify/build --target lava` run its process.  With "
+                   "--neuron zero the default is lava-sim-lif.")
 @click.option("--from-float", "from_float", default=None, metavar="MODEL",
               help="Float-ANN route (no QAT): float zoo name (bn_cnn) or module:function factory "
                    "returning an nn.Module; replaces CHECKPOINT.")
@@ -59,6 +60,8 @@ def convert(checkpoint: Path | None, out: Path, neuron: str, method: str, tau: i
 
     if neuron == "zero" and target == "cpu":
         target = "lava-sim-lif"
+        warn_stderr("--neuron zero: converting for target lava-sim-lif (Lava's stock LIF); "
+                    "pass --target to choose another")
     extra: dict[str, Any] = {}
     if from_float is not None:
         if checkpoint is not None:

@@ -48,6 +48,14 @@ class _Synapse(_SingleSource):
     def describe(self) -> str:
         return f"w {self.weight_t.describe()} << {self.weight_exp}"
 
+    def fanout(self, in_shape: tuple[int, ...], nonzero_only: bool = True) -> np.ndarray:
+        """Connections leaving each input element, shape ``in_shape`` (int64): the number of
+        (output neuron, weight) pairs an event on that element drives, counting only non-zero
+        weights (``nonzero_only``) or every weight (the dense count).  Summed over the input it is the
+        layer's (effective or dense) MACs for one all-non-zero input; a Conv counts in-bounds taps
+        only (zero padding is no connection), so with padding its sum is below :meth:`synapse_count`."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True, eq=False)
 class Dense(_Synapse):
@@ -75,6 +83,11 @@ class Dense(_Synapse):
 
     def synapse_count(self, out_shape: tuple[int, ...]) -> int:
         return int(np.count_nonzero(self.weight))
+
+    def fanout(self, in_shape: tuple[int, ...], nonzero_only: bool = True) -> np.ndarray:
+        """``fanout[j] = #{i : W[i, j] != 0}`` (or ``n_out`` for the dense count)."""
+        mask = self.weight != 0 if nonzero_only else np.ones(self.weight.shape, bool)
+        return mask.sum(axis=0, dtype=np.int64).reshape(in_shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,6 +151,27 @@ class Conv(_Synapse):
     def synapse_count(self, out_shape: tuple[int, ...]) -> int:
         per_channel = np.count_nonzero(self.weight.reshape(self.weight.shape[0], -1), axis=1)
         return int(per_channel.sum()) * int(np.prod(out_shape[1:]))
+
+    def fanout(self, in_shape: tuple[int, ...], nonzero_only: bool = True) -> np.ndarray:
+        """``fanout[c, y, x] = sum_{dy,dx} nz[c, dy, dx] * hit_h[dy, y] * hit_w[dx, x]``, where
+        ``nz[c, dy, dx]`` counts the output channels of ``c``'s group whose tap ``(dy, dx)`` on ``c``
+        is non-zero (``C_out / groups`` for the dense count) and ``hit[dy, y] = 1`` iff some output
+        row ``i`` reads input row ``y = i*stride + dy*dilation - padding`` (at most one ``i`` per tap)."""
+        co, ci_g, kh, kw = self.weight.shape
+        g = self.groups
+        mask = self.weight != 0 if nonzero_only else np.ones(self.weight.shape, bool)
+        nz = mask.reshape(g, co // g, ci_g, kh, kw).sum(axis=1, dtype=np.int64).reshape(g * ci_g, kh, kw)
+        _, ho, wo = self.out_shape([tuple(in_shape)])
+        hits = []
+        for n_in, n_out, k, s, p, d in zip(in_shape[1:], (ho, wo), (kh, kw), self.stride, self.padding,
+                                           self.dilation):
+            rows = np.arange(n_out)[None, :] * s + np.arange(k)[:, None] * d - p      # (k, n_out) input index
+            hit = np.zeros((k, n_in), np.int64)
+            for tap in range(k):
+                inside = rows[tap][(rows[tap] >= 0) & (rows[tap] < n_in)]
+                hit[tap, inside] = 1
+            hits.append(hit)
+        return np.einsum("cab,ay,bx->cyx", nz, hits[0], hits[1])
 
     def describe(self) -> str:
         extra = f", groups {self.groups}" if self.groups > 1 else ""

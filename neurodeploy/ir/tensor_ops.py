@@ -94,6 +94,20 @@ class SumPool(_SingleSource):
                 out += xp[:, :, a:a + sh * (ho - 1) + 1:sh, e:e + sw * (wo - 1) + 1:sw]
         return out
 
+    def fanout_back(self, out_fanout: np.ndarray, in_shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+        """Fan-out of each input element when each output element has ``out_fanout``: the transpose
+        of the pool, ``f_in[c, y, x] = sum of out_fanout[c, i, j] over the windows holding (y, x)``
+        (an event passes through every window it lies in)."""
+        assert self.stride is not None
+        (ph, pw), (kh, kw), (sh, sw) = self.padding, self.kernel, self.stride
+        c, h, w = in_shapes[0]
+        _, ho, wo = out_fanout.shape
+        acc = np.zeros((c, h + 2 * ph, w + 2 * pw), np.int64)
+        for a in range(kh):
+            for e in range(kw):
+                acc[:, a:a + sh * (ho - 1) + 1:sh, e:e + sw * (wo - 1) + 1:sw] += out_fanout
+        return [acc[:, ph:ph + h, pw:pw + w]]
+
     def describe(self) -> str:
         return f"sum {self.kernel[0]}x{self.kernel[1]}, stride {self.stride}, pad {self.padding}"
 
@@ -112,6 +126,10 @@ class Flatten(_SingleSource):
 
     def apply(self, values: list[np.ndarray]) -> np.ndarray:
         return values[0].reshape(values[0].shape[0], -1)
+
+    def fanout_back(self, out_fanout: np.ndarray, in_shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+        """An element keeps its fan-out (the reshape's transpose)."""
+        return [out_fanout.reshape(in_shapes[0])]
 
 
 @dataclass(frozen=True)
@@ -136,5 +154,10 @@ class Concat(_MultiSource):
 
     def apply(self, values: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(values, axis=1)
+
+    def fanout_back(self, out_fanout: np.ndarray, in_shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+        """Each source gets its own slice along axis 0 (the concatenation's transpose)."""
+        cuts = np.cumsum([s[0] for s in in_shapes])[:-1]
+        return list(np.split(out_fanout, cuts, axis=0))
 
 
