@@ -100,28 +100,25 @@ class _Builder:
         self.pieces[n.name] = [Piece(nir_name or n.name, 0, shape[0], shape)]
 
     def add(self, n: Node) -> None:
-        nir = self.nir
-        if isinstance(n, Input):
-            self.nodes[n.name] = nir.Input({"input": np.array(n.shape)}, metadata=self.meta(
-                n, values=f"unsigned {n.bits}-bit integers x_int; the real input is x_int * {n.scale!r}"))
-            self.whole(n)
-        elif isinstance(n, Concat):
-            pieces, offset = [], 0
-            for src in n.sources:
-                for p in self.pieces[src]:
-                    pieces.append(Piece(p.nir_name, offset + p.offset, p.length, p.shape))
-                offset += self.shapes[src][0]
-            self.pieces[n.name] = pieces
-        elif isinstance(n, (SumPool, Flatten)):
-            self.tensor_op(n)
-        elif isinstance(n, (Dense, Conv)):
-            self.synapse(n)
-        elif isinstance(n, IFPopulation):
-            self.population(n)
-        elif isinstance(n, Readout):
-            self.readout(n)
-        else:                                                   # pragma: no cover - NODE_TYPES is closed
+        """Render ``n`` with the method :data:`RENDERERS` names for its node type."""
+        render = RENDERERS.get(type(n))
+        if render is None:                                      # pragma: no cover - NODE_TYPES is closed
             raise TypeError(f"{n.name}: no NIR rendering for {type(n).__name__}")
+        getattr(self, render)(n)
+
+    def input(self, n: Input) -> None:
+        self.nodes[n.name] = self.nir.Input({"input": np.array(n.shape)}, metadata=self.meta(
+            n, values=f"unsigned {n.bits}-bit integers x_int; the real input is x_int * {n.scale!r}"))
+        self.whole(n)
+
+    def concat(self, n: Concat) -> None:
+        """No NIR node: the pieces of every source, offset along axis 0."""
+        pieces, offset = [], 0
+        for src in n.sources:
+            for p in self.pieces[src]:
+                pieces.append(Piece(p.nir_name, offset + p.offset, p.length, p.shape))
+            offset += self.shapes[src][0]
+        self.pieces[n.name] = pieces
 
     def tensor_op(self, n: SumPool | Flatten) -> None:
         """A pool or flatten, once per piece of its source (per concatenated source)."""
@@ -186,6 +183,11 @@ class _Builder:
         out = "output" if "output" not in self.shapes else f"{n.name}_output"
         self.nodes[out] = self.nir.Output({"output": np.array(n.shape)})
         self.edges.append((n.name, out))
+
+
+#: The :class:`_Builder` method that renders each IR node type (the exporter's own visitor table).
+RENDERERS: dict[type, str] = {Input: "input", Concat: "concat", SumPool: "tensor_op", Flatten: "tensor_op",
+                              Dense: "synapse", Conv: "synapse", IFPopulation: "population", Readout: "readout"}
 
 
 def to_nir(graph: Graph, allow_loss: bool = False) -> NirExport:

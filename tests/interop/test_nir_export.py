@@ -189,3 +189,10 @@ def test_saturation_free_steps_hand_count() -> None:
     pop = _pop("p", "s", (1,), theta=10, bias=2, state_t=IntT(8))
     assert saturation_free_steps(pop, 20) == 5
     assert saturation_free_steps(_pop("p", "s", (1,), theta=127, state_t=IntT(8)), 20) == 0
+
+
+def test_every_ir_node_type_has_a_nir_rendering() -> None:
+    """The exporter's visitor table covers the IR's closed set of node types."""
+    from neurodeploy.interop.nir_export import RENDERERS
+    from neurodeploy.ir.nodes import NODE_TYPES
+    assert set(RENDERERS) == set(NODE_TYPES.values())
