@@ -47,7 +47,10 @@ def export(graph_dir: Path, fmt: str, out: Path, allow_loss: bool, as_json: bool
                "notes": [{"node": x.node, "field": x.field, "kind": x.kind, "text": x.line()} for x in result.notes]}
     count = len(result.losses)
     what = "exact" if exact else f"with {count} loss note{'s' if count > 1 else ''} (see the warnings)"
-    if result.clip_free_steps < 1 << 20:
+    if result.clip_free_steps < 1:
+        what += ("; the IR's potential clipping, absent in NIR, cannot be ruled out statically even for one "
+                 "step: the file equals the IR while no potential clips (check it with nir_peer.compare)")
+    elif result.clip_free_steps < 1 << 20:
         what += (f"; the IR's potential clipping, absent in NIR, is provably unreachable for T <= "
                  f"{result.clip_free_steps} steps")
     emit(payload, as_json, f"wrote {out}: NIR graph of {len(nir_graph.nodes)} nodes and {len(nir_graph.edges)} "
