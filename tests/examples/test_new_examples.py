@@ -4,7 +4,9 @@ Proves: quickstart_digits.py trains, converts exactly, verifies bit-exactly on L
 table; mnist_cnn_to_lava.py goes through the CLI to a Lava bundle that check-bundle and deploy.py --check
 accept; float_model_calibration.py turns a float model of one's own into integer SNNs with three
 threshold/calibration variants; own_dataset.py writes an .npz and an image folder and takes both through
-train -> convert -> eval with the integer reference equal to the ANN on every test prediction.
+train -> convert -> eval with the integer reference equal to the ANN on every test prediction;
+analyse_and_export.py counts operations, writes the HTML report and a NIR file that Norse re-simulates
+equal to the integer simulator on every test image it uses.
 """
 from __future__ import annotations
 
@@ -61,3 +63,11 @@ def test_own_dataset(tmp_path: Path) -> None:
     assert len(rows) == 2 and all("100.00% of" in row for row in rows)
     assert "quantised" in rows[0] and "uint8" in rows[1]
     assert (tmp_path / "own" / "shapes" / "train" / "circle").is_dir()
+
+
+def test_analyse_and_export(tmp_path: Path) -> None:
+    pytest.importorskip("nir")
+    pytest.importorskip("norse")
+    out = run_example("analyse_and_export.py", tmp_path / "an")
+    assert "NIR file re-simulated in Norse: predictions agree on 100/100, readouts identical on 100/100" in out
+    assert "synaptic ops (ACs)" in out and (tmp_path / "an" / "report" / "index.html").is_file()
