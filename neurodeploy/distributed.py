@@ -189,6 +189,8 @@ def sum_counts(counts: Mapping[str, np.ndarray], context: Context) -> dict[str, 
     for key, value in arrays.items():
         if value.dtype.kind not in "iub":
             raise ValueError(f"sum_counts: {key!r} is not an integer array (dtype {value.dtype})")
+        if value.dtype.kind == "u" and value.size and int(value.max()) > np.iinfo(np.int64).max:
+            raise ValueError(f"sum_counts: {key!r} holds values beyond int64")
     if not context.distributed:
         return {k: v.astype(np.int64) for k, v in arrays.items()}
     import torch

@@ -41,15 +41,23 @@ DTYPES = {"bool": torch.bool, "int32": torch.int32, "int64": torch.int64}
 
 @contextmanager
 def exact_kernels() -> Iterator[None]:
-    """Only kernels that sum plain products: no Winograd/FFT (NNPACK, cuDNN), no TF32."""
+    """Only kernels that sum plain products: no Winograd/FFT (NNPACK, cuDNN), no TF32, and
+    oneDNN's float32 convolutions and matmuls pinned to IEEE float32 (not bf16/TF32)."""
     precision = torch.get_float32_matmul_precision()
     tf32 = torch.backends.cuda.matmul.allow_tf32
+    onednn = [sub for sub in (getattr(torch.backends.mkldnn, k, None) for k in ("conv", "matmul"))
+              if sub is not None and hasattr(sub, "fp32_precision")]
+    onednn_before = [sub.fp32_precision for sub in onednn]
     torch.set_float32_matmul_precision("highest")
     torch.backends.cuda.matmul.allow_tf32 = False
+    for sub in onednn:
+        sub.fp32_precision = "ieee"
     try:
         with torch.backends.cudnn.flags(enabled=False, allow_tf32=False), torch.backends.nnpack.flags(enabled=False):
             yield
     finally:
+        for sub, before in zip(onednn, onednn_before):
+            sub.fp32_precision = before
         torch.backends.cuda.matmul.allow_tf32 = tf32
         torch.set_float32_matmul_precision(precision)
 

@@ -143,15 +143,18 @@ def run_plan(plan: NetworkPlan, x: np.ndarray, *, record: bool = True,
     t1 = time.perf_counter()
     b.source.run(condition=RunSteps(num_steps=phys, blocking=not taps), run_cfg=cfg)
     try:
-        records = recorders.drain(taps, phys, b.source.runtime, stall_s)
-    except recorders.LavaRunError:
-        recorders.abort(b.source.runtime)
-        raise
-    try:
-        t2 = time.perf_counter()
-        raw.sinks = {k: np.rint(np.asarray(s.data.get())).astype(np.int64) for k, s in sinks.items()}
+        try:
+            records = recorders.drain(taps, phys, b.source.runtime, stall_s)
+        except BaseException:                        # failed, stalled or interrupted: no stop() wait
+            recorders.abort(b.source.runtime)
+            raise
+        try:
+            t2 = time.perf_counter()
+            raw.sinks = {k: np.rint(np.asarray(s.data.get())).astype(np.int64) for k, s in sinks.items()}
+        finally:
+            b.source.stop()
     finally:
-        b.source.stop()
+        recorders.close(taps)
     for p in plan.populations:
         if p.name in records:
             # logical step t (1-based) of the whole run is computed at Lava step t + depth

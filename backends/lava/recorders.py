@@ -23,6 +23,7 @@ import numpy as np
 
 POLL_S = 0.0005
 STALL_S = 300.0     # no record from a population for this long: a Lava process has stopped
+GRACE_S = 1.0       # after the run's end, time for a receiving thread to enqueue the last record
 
 
 class LavaRunError(RuntimeError):
@@ -58,15 +59,24 @@ def _channel(receiver: Any) -> Any:
 
 def _wait_for(channel: Any, runtime: Any, what: str, stall_s: float) -> None:
     """Block until ``channel`` holds a message; if the runtime answers first (a process
-    failed, or the run ended early), let ``runtime.wait`` raise Lava's error."""
+    failed, or the run ended early), let ``runtime.wait`` raise Lava's error (as LavaRunError).
+    After a normal end every send has completed, but the channel's receiving thread may still
+    be enqueueing the last message: it gets :data:`GRACE_S` before the record counts as lost."""
     deadline = time.monotonic() + stall_s
     while not channel.probe():
         if time.monotonic() > deadline:
             raise LavaRunError(f"{what}: no record from Lava for {stall_s:g} s; a Lava process has stopped")
         if any(port.probe() for port in runtime.service_to_runtime):
-            runtime.wait()                                  # raises if a process failed
-            if not channel.probe():
-                raise LavaRunError(f"{what}: Lava finished without sending this record")
+            try:
+                runtime.wait()                              # raises if a process failed
+            except RuntimeError as exc:
+                raise LavaRunError(f"{what}: a Lava process failed ({str(exc).splitlines()[0]})") from exc
+            grace = time.monotonic() + GRACE_S
+            while not channel.probe():
+                if time.monotonic() > grace:
+                    raise LavaRunError(f"{what}: Lava finished without sending this record")
+                time.sleep(POLL_S)
+            return
         time.sleep(POLL_S)
 
 
@@ -90,10 +100,23 @@ def drain(recorded: dict[str, list[tuple[Any, int]]], phys: int, runtime: Any,
 
 
 def abort(runtime: Any) -> None:
-    """Tear a stalled run down without ``runtime.stop`` (which waits for the dead process's
-    answer forever in lava-nc 0.10): terminate every Lava process, then free shared memory."""
+    """Tear a failed or stalled run down without ``runtime.stop`` (which waits for a dead
+    process's answer forever in lava-nc 0.10): terminate every Lava process, then free shared
+    memory; the runtime is marked stopped so that no later ``stop`` waits on it."""
     infrastructure = runtime._messaging_infrastructure      # noqa: SLF001
     for actor in infrastructure.actors:
-        actor.terminate()
+        if actor.is_alive():
+            actor.terminate()
     infrastructure.stop()
     runtime._is_started = runtime._is_running = False      # noqa: SLF001
+
+
+def close(recorded: dict[str, list[tuple[Any, int]]]) -> None:
+    """Stop what the receivers started themselves: each ``VarWire`` runs its own shared-memory
+    manager process (lava-nc 0.10 stops it only in ``__del__``, which need not run)."""
+    for receivers in recorded.values():
+        for receiver, _ in receivers:
+            own = getattr(receiver, "_multi_processing", None)     # VarWire only; stop() is idempotent
+            if own is not None:
+                own.stop()
+                receiver._pm_to_p_dst_port.join()                     # noqa: SLF001

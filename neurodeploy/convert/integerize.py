@@ -182,11 +182,13 @@ def _map_target(pop: FloatPopulation, units: dict[str, np.ndarray], shapes: dict
     offset = pop.v0_offset if with_v0 and pop.v0_offset is not None else 0.0
     v0_frac = np.asarray((pop.v0_fraction if with_v0 else 0.0) + np.asarray(offset, np.float64), np.float64)
     k, exact_k = _choose_k(pop, w_eff, b_eff, v0_frac, spec, max_k, allow_inexact)
-    k_exact, note = k, ""
+    k_chosen, notes = k, []
     if pop.name in theta_caps and k > theta_caps[pop.name]:
         k, exact_k = max(1, theta_caps[pop.name]), False
-        note = f"Theta capped at 2^{k} (from 2^{k_exact}) so that target {spec.name}'s backend accepts the layer"
+        notes.append(f"Theta capped at 2^{k} (from 2^{k_chosen}) so that target {spec.name}'s backend accepts "
+                     "the layer")
     syn_nodes, branches = _synapses(pop, w_eff, k, exact_k, spec)
+    k_before = k
     current_hi = IntT(spec.current_bits).hi
     while (bound := _current_bound(syn_nodes, bounds)) > current_hi:
         if k <= 1 or not allow_inexact:
@@ -196,8 +198,10 @@ def _map_target(pop: FloatPopulation, units: dict[str, np.ndarray], shapes: dict
         k -= 1
         syn_nodes, branches = _synapses(pop, w_eff, k, False, spec)
         exact_k = False
-        note = (f"Theta lowered from 2^{k_exact} to 2^{k} so the summed current fits the {spec.current_bits}-bit "
-                f"currents of target {spec.name}; weights rounded to the coarser grid")
+    if k < k_before:
+        notes.append(f"Theta lowered from 2^{k_before} to 2^{k} so the summed current fits the {spec.current_bits}-bit "
+                     f"currents of target {spec.name}; weights rounded to the coarser grid")
+    note = "; ".join(notes)
     if note and not allow_inexact:
         raise IRError(f"{pop.name}: {note} (an exact mapping was required)")
     theta = 1 << k
