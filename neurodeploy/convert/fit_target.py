@@ -35,6 +35,7 @@ def integerize_for_backend(net: FloatNetwork, spec: TargetSpec, refusals: Refusa
     ``refusals(graph)`` maps node names to the backend's reasons (``""`` for the graph as a
     whole).  Raises :class:`IRError` with the backend's reasons when lowering cannot help."""
     caps: dict[str, int] = {}
+    previous: dict[str, list[str]] = {}
     while True:
         graph, report = integerize(net, spec, reset=reset, compare=compare, schedule=schedule,
                                    allow_inexact=allow_inexact, theta_caps=caps)
@@ -42,7 +43,11 @@ def integerize_for_backend(net: FloatNetwork, spec: TargetSpec, refusals: Refusa
         if not found:
             return graph, report
         layers = {r.name: r for r in report.layers}
-        stuck = [name for name in found if name not in layers or layers[name].threshold <= 2]
+        # a reason that reads the same after Theta was lowered does not depend on Theta (a delay,
+        # a fan-in, a kernel field): stop at once instead of lowering to Theta = 2
+        stuck = [name for name in found if name not in layers or layers[name].threshold <= 2
+                 or found[name] == previous.get(name)]
+        previous = found
         if stuck or not allow_inexact:
             reasons = "; ".join(r for name in (stuck or list(found)) for r in found[name])
             raise IRError(f"target {spec.name} refuses the graph: {reasons}")

@@ -81,3 +81,16 @@ def test_the_fitted_graph_runs_bit_exactly_on_the_stock_lif() -> None:
     x = np.array([[15, 15, 15, 15], [15, 0, 15, 3], [1, 2, 3, 4]])
     report = verify_backend(graph, x, 32, backend=LavaBackend(LAVA_SIM_LIF))
     assert report.ok, report.first_divergence
+
+
+def test_a_refusal_that_does_not_depend_on_theta_stops_the_loop_at_once() -> None:
+    """The same reason after lowering Theta means lowering cannot help: one retry, then the reason."""
+    calls = []
+
+    def never(graph: Graph) -> dict[str, list[str]]:
+        calls.append(int(graph.node("b_if").threshold.max()))
+        return {"b_if": ["b_if: 70 synapses exceed the fan-in of 64"]}
+
+    with pytest.raises(IRError, match="fan-in of 64"):
+        integerize_for_backend(_net(), CPU, never, reset="zero", compare=">")
+    assert calls == [2**14, 2**13]
