@@ -101,13 +101,9 @@ class ArrayOps(Protocol):
 
     def to_numpy(self, a: Any) -> np.ndarray: ...
 
-    def zeros(self, shape: tuple[int, ...], dtype: str) -> Any:
-        """``dtype``: "bool", "int32" or "int64"."""
-        ...
+    def zeros(self, shape: tuple[int, ...], dtype: str) -> Any: ...   # dtype "bool", "int32" or "int64"
 
-    def empty(self, shape: tuple[int, ...], dtype: str) -> Any:
-        """Uninitialised; only for arrays whose every element is written before it is read."""
-        ...
+    def empty(self, shape: tuple[int, ...], dtype: str) -> Any: ...   # only if every element is written first
 
     def concat(self, arrays: list[Any], axis: int) -> Any: ...
 

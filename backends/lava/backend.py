@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 from neurodeploy.backends.cpusim.trace import Trace
-from neurodeploy.backends.lava.checks import issues, issues_by_node
+from neurodeploy.backends.lava.checks import issues_by_node
 from neurodeploy.backends.lava.emit import NetworkPlan, plan_network, prepare
 
 from neurodeploy.ir.dtypes import IRError
@@ -43,20 +43,17 @@ class LavaBackend:
 
         ``steps`` (useful steps T) proves the stock-LIF bounds for samples of exactly that
         length; without it, for the target's longest sample (``spec.max_sample_steps``)."""
-        spec = spec or self.spec
-        try:
-            g = prepare(graph)
-        except IRError as exc:                   # fold_pooling refusals name the node
-            return [str(exc)]
-        return issues(g, spec, None if steps is None else graph.schedule.total_steps(steps, graph.depth))
+        return [r for found in self.issues_by_node(graph, steps, spec).values() for r in found]
 
-    def issues_by_node(self, graph: Graph, steps: int | None = None) -> dict[str, list[str]]:
+    def issues_by_node(self, graph: Graph, steps: int | None = None,
+                       spec: TargetSpec | None = None) -> dict[str, list[str]]:
         """:meth:`check`'s reasons grouped by node name (``""``: the graph as a whole)."""
         try:
             g = prepare(graph)
-        except IRError as exc:
+        except IRError as exc:                   # fold_pooling refusals name the node
             return {"": [str(exc)]}
-        return issues_by_node(g, self.spec, None if steps is None else graph.schedule.total_steps(steps, graph.depth))
+        period = None if steps is None else graph.schedule.total_steps(steps, graph.depth)
+        return issues_by_node(g, spec or self.spec, period)
 
     def plan(self, graph: Graph, steps: int) -> NetworkPlan:
         """The Lava plan (pure numpy) for ``graph`` with ``steps`` useful steps."""

@@ -25,7 +25,7 @@ resolution while every branch's exponent stays within the target's range, and th
 rounding error is reported (never silently: ``allow_inexact=False`` refuses).
 
 **Current width.**  The summed synaptic current of a population is bounded by
-``sum_i sum_row |W_int,i| 2**e_i * max|source_i|`` (:func:`target_current_bound`), which grows
+``sum_i sum_row |W_int,i| 2**e_i * max|source_i|`` (:func:`~neurodeploy.ir.verify.summed_current_bound`), which grows
 with ``Theta``.  When the exact ``Theta`` makes that bound exceed the target's current width
 (e.g. Lava's stock LIF computes ``u = a << 6`` in 24 bits, so 18-bit currents), ``k`` is
 lowered one step at a time until the bound fits: the weights are rounded to the coarser grid,
@@ -47,7 +47,7 @@ from neurodeploy.ir.dtypes import IntT, IRError
 from neurodeploy.ir.graph import Graph, Schedule
 from neurodeploy.ir.nodes import (BIAS_T, CompareMode, Concat, Conv, Dense, Flatten, IFPopulation, Input, Node,
                                   Readout, ResetMode, SumPool)
-from neurodeploy.ir.verify import accumulator_bound, verify_graph
+from neurodeploy.ir.verify import accumulator_bound, summed_current_bound, verify_graph
 from neurodeploy.targets import CPU, TargetSpec
 
 __all__ = ["BranchReport", "ConversionReport", "LayerReport", "integerize", "min_exponent", "tensor_units"]
@@ -161,11 +161,6 @@ def _synapses(pop: FloatPopulation, w_eff: list[np.ndarray], k: int, exact_k: bo
     return syn_nodes, branches
 
 
-def _current_bound(syn_nodes: list[Node], bounds: dict[str, int]) -> int:
-    """Bound of the summed current of these synapses, given their sources' value bounds."""
-    return sum(accumulator_bound(n, bounds[n.inputs[0]]) for n in syn_nodes)  # type: ignore[arg-type]
-
-
 def _map_target(pop: FloatPopulation, units: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
                 bounds: dict[str, int], spec: TargetSpec, reset: ResetMode, compare: CompareMode,
                 allow_inexact: bool, theta_caps: Mapping[str, int]) -> tuple[list[Node], Node, LayerReport]:
@@ -190,7 +185,7 @@ def _map_target(pop: FloatPopulation, units: dict[str, np.ndarray], shapes: dict
     syn_nodes, branches = _synapses(pop, w_eff, k, exact_k, spec)
     k_before = k
     current_hi = IntT(spec.current_bits).hi
-    while (bound := _current_bound(syn_nodes, bounds)) > current_hi:
+    while (bound := summed_current_bound(syn_nodes, bounds)) > current_hi:
         if k <= 1 or not allow_inexact:
             raise IRError(f"{pop.name}: summed current bound {bound} exceeds {spec.current_bits}-bit currents of "
                           f"target {spec.name} at Theta = 2^{k}" + ("" if allow_inexact else

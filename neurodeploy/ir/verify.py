@@ -10,6 +10,8 @@ backend.  All limits are read from the TargetSpec.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from neurodeploy.ir.dtypes import IntT, IRError
 from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.nodes import Conv, Dense, IFPopulation, Node
@@ -26,11 +28,15 @@ def accumulator_bound(synapse: Dense | Conv, max_input: int) -> int:
     return synapse.raw_bound(max_input) << max(synapse.weight_exp, 0)
 
 
+def summed_current_bound(synapses: Sequence[Node], bounds: Mapping[str, int]) -> int:
+    """Bound of the current these synapses sum into one target, given their sources' value bounds."""
+    return sum(accumulator_bound(s, bounds[s.inputs[0]]) for s in synapses)  # type: ignore[arg-type]
+
+
 def target_current_bound(graph: Graph, name: str, bounds: dict[str, int] | None = None) -> int:
     """Bound of the summed synaptic current into population/readout ``name``."""
     bounds = graph.value_bounds() if bounds is None else bounds
-    return sum(accumulator_bound(graph.node(s), bounds[graph.node(s).inputs[0]])  # type: ignore[arg-type]
-               for s in graph.node(name).inputs)
+    return summed_current_bound([graph.node(s) for s in graph.node(name).inputs], bounds)
 
 
 def verify_graph(graph: Graph, spec: TargetSpec = CPU) -> None:
