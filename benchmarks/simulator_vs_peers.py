@@ -13,8 +13,11 @@ population as ``neuron.IFNode`` (soft reset, its threshold), merges as sums, poo
 ``layer.AvgPool2d``, the readout as the running sum of its input; multi-step mode (``[T, B, ...]``),
 eval, ``inference_mode``.  ``spikingjelly`` feeds the input repeated ``T`` times (its usual
 direct-input usage); ``spikingjelly-static`` evaluates the input-only layers once and repeats their
-output (what neurodeploy does), the fairer peer.  Large batches run in mini-batches sized to
-the same memory budget as ours.
+output (what neurodeploy does), the fairer peer; ``spikingjelly-heldmem`` runs SpikingJelly
+under neurodeploy's allocator policy (freed blocks kept for reuse during the run,
+:mod:`neurodeploy.backends.cpusim.host_memory`), to show how much of the gap that policy alone
+explains.  Large batches run in mini-batches sized to ``--peer-budget-mb`` of float activations
+(default: the same budget as our chunks).
 
 Each cell (implementation x network x T x batch) runs in its own process: seconds = best of
 ``--repeats`` timed runs after a 2-sample warm-up; peak memory = ``ru_maxrss`` of that process
@@ -27,6 +30,7 @@ prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -41,10 +45,11 @@ from typing import Any
 
 import numpy as np
 
+from neurodeploy.backends.cpusim.folded import MEMORY_BUDGET
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-IMPLS = ("neurodeploy-numpy", "neurodeploy-torch", "spikingjelly", "spikingjelly-static")
-BUDGET = 512 << 20                 # bytes of live activations per mini-batch (SpikingJelly)
+IMPLS = ("neurodeploy-numpy", "neurodeploy-torch", "spikingjelly", "spikingjelly-static", "spikingjelly-heldmem")
 
 
 def build_graph(net: str) -> Any:
@@ -141,12 +146,14 @@ def run_cell(cfg: dict[str, Any]) -> dict[str, Any]:
             return simulate(graph, xs, steps, impl=kind).readout
     else:
         import torch
+        from neurodeploy.backends.cpusim.host_memory import reuse_freed_memory
         model = spikingjelly_model(graph, static_inputs=impl == "spikingjelly-static")
         per_sample = 4 * steps * sum(int(np.prod(s)) for s in graph.shapes().values())
-        mini = max(1, min(batch, BUDGET // per_sample))
+        mini = max(1, min(batch, (cfg["peer_budget_mb"] << 20) // per_sample))
+        held = impl == "spikingjelly-heldmem"
 
         def once(xs: np.ndarray) -> np.ndarray:
-            with torch.inference_mode():
+            with torch.inference_mode(), (reuse_freed_memory() if held else contextlib.nullcontext()):
                 xt = torch.from_numpy(xs)
                 return torch.cat([model(xt[i:i + mini], steps) for i in range(0, len(xs), mini)], 1).numpy()
     once(x[:2])                                                          # warm-up (imports, jit, BLAS)
@@ -211,6 +218,8 @@ def main() -> None:
     ap.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS)
     ap.add_argument("--repeats", type=int, default=0, help="timed runs per cell (0: 5 / 3 / 1 by batch)")
     ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    ap.add_argument("--peer-budget-mb", type=int, default=MEMORY_BUDGET >> 20,
+                    help="SpikingJelly mini-batch budget in MiB of float activations (default: our chunk budget)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/simulator_vs_peers.json"))
     args = ap.parse_args()
     if args.worker:
@@ -222,7 +231,7 @@ def main() -> None:
             for batch in args.batches:
                 repeats = args.repeats or (5 if batch <= 1 else 3 if batch <= 100 else 1)
                 cell = [spawn({"impl": i, "net": net, "steps": steps, "batch": batch, "repeats": repeats,
-                               "torch_threads": args.torch_threads})
+                               "torch_threads": args.torch_threads, "peer_budget_mb": args.peer_budget_mb})
                         for i in args.impls]
                 hashes = {r.get("readout_sha256") for r in cell if r.get("readout_sha256")}
                 for r in cell:

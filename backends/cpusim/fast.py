@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from neurodeploy.backends.cpusim import folded
+from neurodeploy.backends.cpusim import array_ops, folded
 from neurodeploy.backends.cpusim.kernels import Synapse, sum_pool
 from neurodeploy.backends.cpusim.trace import Trace
 from neurodeploy.ir.graph import Graph
@@ -30,11 +30,12 @@ from neurodeploy.ir.nodes import Conv, Dense, IFPopulation, Node, SumPool
 from neurodeploy.ir.schedule import srp_gate
 
 
-class NumpyNeurons(folded.NeuronOps):
+class NumpyNeurons(array_ops.NeuronOps):
     """A population's parameters in its state dtype, with the in-place update on numpy arrays."""
 
-    def __init__(self, pop: IFPopulation, current_bound: int, force_subtract: bool, total: int) -> None:
-        dt = np.dtype(folded.int_name(folded.state_bound(pop, current_bound)))
+    def __init__(self, pop: IFPopulation, current_bound: int, force_subtract: bool, total: int,
+                 dtype: str) -> None:
+        dt = np.dtype(dtype)
         self.shape = pop.shape
         self.threshold = pop.threshold.astype(dt)
         uniform = self.threshold.size and (self.threshold == self.threshold.flat[0]).all()
@@ -42,7 +43,7 @@ class NumpyNeurons(folded.NeuronOps):
         self.bias = pop.bias.astype(dt)
         self.v0 = pop.v0.astype(dt)
         self.lo, self.hi = pop.state_t.lo, pop.state_t.hi
-        self.clip = folded.clip_can_act(pop, current_bound, total)
+        self.clip = array_ops.clip_can_act(pop, current_bound, total)
         self.greater_equal = pop.compare == ">="
         self.subtract = pop.reset == "subtract" or force_subtract
 
@@ -81,7 +82,7 @@ class NumpyNeurons(folded.NeuronOps):
         return gate
 
 
-class NumpyOps(folded.ArrayOps):
+class NumpyOps(array_ops.ArrayOps):
     """numpy arrays on the host; synapses through :class:`~.kernels.Synapse`."""
 
     def asarray(self, x: np.ndarray) -> np.ndarray:
@@ -112,9 +113,12 @@ class NumpyOps(folded.ArrayOps):
     def sum_pool(self, node: SumPool, x: Any, dtype: str) -> np.ndarray:
         return sum_pool(node, x, np.dtype(dtype).type)
 
-    def neurons(self, pop: IFPopulation, current_bound: int, force_subtract: bool,
-                total: int) -> folded.NeuronOps:
-        return NumpyNeurons(pop, current_bound, force_subtract, total)
+    def exact_dtype(self, bound: int) -> str:
+        return array_ops.int_name(bound)
+
+    def neurons(self, pop: IFPopulation, current_bound: int, force_subtract: bool, total: int,
+                dtype: str) -> array_ops.NeuronOps:
+        return NumpyNeurons(pop, current_bound, force_subtract, total, dtype)
 
 
 def run(graph: Graph, x: np.ndarray, total: int, probes: Sequence[str] = (), record_v: bool = False,

@@ -35,17 +35,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from neurodeploy.backends.cpusim.array_ops import ArrayOps, NeuronOps, state_bound
+from neurodeploy.backends.cpusim.host_memory import MMAP_THRESHOLD, reuse_freed_memory
 from neurodeploy.backends.cpusim.trace import Trace, new_trace
 from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.nodes import Conv, IFPopulation, Node, SumPool
 from neurodeploy.ir.verify import target_current_bound
 
-MEMORY_BUDGET = 512 << 20      # bytes of live time series per chunk (picks the chunk size)
-FOLD_BYTES = 128 << 20         # working set of one folded stateless-node call
+MEMORY_BUDGET = 64 << 20       # bytes of live time series per chunk (picks the chunk size)
+FOLD_BYTES = MMAP_THRESHOLD    # working set of one folded stateless-node call: recycled heap blocks
 
 
 @dataclass(frozen=True)
@@ -70,73 +72,6 @@ class Seq:
 Value = Const | Seq | None
 
 
-class NeuronOps(Protocol):
-    """In-place IF update of one population on ``(B, *shape)`` state arrays (see module docstring)."""
-
-    def initial(self, batch: int) -> Any:
-        """``v(0) = v0`` for ``batch`` samples."""
-        ...
-
-    def drive(self, consts: list[Any]) -> Any | None:
-        """``C = bias + sum consts`` in the state dtype; ``None`` when it is identically zero."""
-        ...
-
-    def integrate(self, v: Any, drive: Any | None, parts: list[Any]) -> None:
-        """``v = clip(v + C + sum parts)`` (clip only where it can act)."""
-        ...
-
-    def fire(self, v: Any, s: Any, gate: Any | None) -> None:
-        """Spikes into the bool array ``s``, reset ``v``; ``s &= gate`` after SRP's latch."""
-        ...
-
-    def latch(self, v: Any) -> Any:
-        """SRP: return ``g = [1000 v > theta]`` (bool) and reload ``v = v0``."""
-        ...
-
-
-class ArrayOps(Protocol):
-    """What the engine needs from an array library."""
-
-    def asarray(self, x: np.ndarray) -> Any: ...
-
-    def to_numpy(self, a: Any) -> np.ndarray: ...
-
-    def zeros(self, shape: tuple[int, ...], dtype: str) -> Any: ...   # dtype "bool", "int32" or "int64"
-
-    def empty(self, shape: tuple[int, ...], dtype: str) -> Any: ...   # only if every element is written first
-
-    def concat(self, arrays: list[Any], axis: int) -> Any: ...
-
-    def cast(self, a: Any, dtype: str) -> Any: ...
-
-    def is_bool(self, a: Any) -> bool: ...
-
-    def synapse(self, node: Node, max_input: int, out_dtype: str) -> Callable[[Any], Any]:
-        """``x -> shift(W x, weight_exp)`` exact, in ``out_dtype``, for a batch ``x``."""
-        ...
-
-    def sum_pool(self, node: SumPool, x: Any, dtype: str) -> Any: ...
-
-    def neurons(self, pop: IFPopulation, current_bound: int, force_subtract: bool, total: int) -> NeuronOps: ...
-
-
-def int_name(bound: int) -> str:
-    """``"int32"`` when every value is below ``2**31`` in magnitude, else ``"int64"``."""
-    return "int32" if bound < (1 << 31) else "int64"
-
-
-def state_bound(pop: IFPopulation, current_bound: int) -> int:
-    """Bound of ``|v + partial sums of I + bias|`` and ``theta``: picks the state dtype."""
-    return (max(-pop.state_t.lo, pop.state_t.hi) + current_bound
-            + int(np.abs(pop.bias).max(initial=0)) + int(pop.threshold.max(initial=0)))
-
-
-def clip_can_act(pop: IFPopulation, current_bound: int, total: int) -> bool:
-    """False when ``max|v0| + total * (B_I + max|bias|)`` fits ``state_t``: the clip is the identity."""
-    grow = max(int(np.abs(pop.v0).max(initial=0)), 0) + total * (current_bound + int(np.abs(pop.bias).max(initial=0)))
-    return grow > min(pop.state_t.hi, -pop.state_t.lo)
-
-
 class Plan:
     """What the chunks share: kernels, neuron parameters, fire ranges, delays and lifetimes."""
 
@@ -153,14 +88,14 @@ class Plan:
         self.neurons: dict[str, NeuronOps] = {}
         for p in graph.populations():
             cb = target_current_bound(graph, p.name, bounds)
-            self.state_dtype[p.name] = int_name(state_bound(p, cb))
-            self.neurons[p.name] = ops.neurons(p, cb, sched.forces_subtract, total)
+            self.state_dtype[p.name] = ops.exact_dtype(state_bound(p, cb))
+            self.neurons[p.name] = ops.neurons(p, cb, sched.forces_subtract, total, self.state_dtype[p.name])
         self.synapses: dict[str, Callable[[Any], Any]] = {}
         for n in graph.nodes:
             if n.role == "synapse":
                 consumer = graph.consumers[n.name][0].name
                 self.synapses[n.name] = ops.synapse(n, bounds[n.inputs[0]], self.state_dtype.get(consumer, "int64"))
-        self.tensor_dtype = {n.name: int_name(bounds[n.name]) for n in graph.nodes if n.role == "tensor"}
+        self.tensor_dtype = {n.name: ops.exact_dtype(bounds[n.name]) for n in graph.nodes if n.role == "tensor"}
         self.targets = [n for n in graph.nodes if n.role in ("population", "readout")]
         self.fire_range: dict[str, tuple[int, int] | None] = {}
         for p in graph.populations():
@@ -188,7 +123,9 @@ class Plan:
                     for t in self.targets), default=0)
         return max(1, spikes + work)
 
-    def chunk_size(self, batch: int, budget: int = MEMORY_BUDGET) -> int:
+    def chunk_size(self, batch: int, budget: int | None = None) -> int:
+        """Samples per chunk: as many as ``budget`` (default :data:`MEMORY_BUDGET`, read at call time) holds."""
+        budget = MEMORY_BUDGET if budget is None else budget
         return int(max(1, min(batch, budget // self.bytes_per_sample())))
 
     def fold_steps(self, node: Node, batch: int) -> int:
@@ -213,9 +150,10 @@ def run(graph: Graph, x: np.ndarray, total: int, ops: ArrayOps, probes: Sequence
     if progress:
         from tqdm import tqdm
         starts = tqdm(starts, desc="cpusim", unit="chunk")
-    for start in starts:
-        rows = slice(start, min(start + size, len(x)))
-        _Chunk(plan, ops.asarray(np.asarray(x[rows], np.int64)), rows, trace).run()
+    with reuse_freed_memory():                     # freed arrays recycled, not page-faulted anew
+        for start in starts:
+            rows = slice(start, min(start + size, len(x)))
+            _Chunk(plan, ops.asarray(np.asarray(x[rows], np.int64)), rows, trace).run()
     return trace
 
 
@@ -347,7 +285,7 @@ class _Chunk:
         """``I(t) = sum_k I_k(t)`` in int64 numpy (for the trace)."""
         cur = np.zeros((self.batch, *shape), np.int64)
         for a in consts + self._step_parts(seqs, t):
-            cur += self.ops.to_numpy(a)
+            np.add(cur, self.ops.to_numpy(a), out=cur, casting="unsafe")    # integer-valued (float state)
         return cur
 
     def population(self, pop: IFPopulation, parts: list[Value]) -> Seq | None:

@@ -85,7 +85,7 @@ def simulate(graph: Graph, x: np.ndarray, steps: int, *, probes: Sequence[str] |
     * ``"reference"``: the readable step-by-step interpreter (slow; the executable spec).
 
     ``device`` applies to ``impl="torch"`` only.  ``chunk`` caps the samples simulated together;
-    ``None`` sizes chunks from a memory budget (``folded.MEMORY_BUDGET``, 512 MiB of live
+    ``None`` sizes chunks from a memory budget (``folded.MEMORY_BUDGET``, 64 MiB of live
     activations); the reference ignores it.  ``progress`` shows a progress bar over chunks.
     """
     if not isinstance(steps, (int, np.integer)) or steps < 0:

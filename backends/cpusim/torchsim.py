@@ -12,11 +12,17 @@ or FFT convolutions, TF32 / bf16 reduced-precision GEMMs) are switched off while
 runs (:func:`exact_kernels`): NNPACK off on the CPU (oneDNN's convolution is used with
 ``convolution_direct`` by torch, or torch's im2col + GEMM fallback), cuDNN off on CUDA (torch's
 im2col + cuBLAS), TF32 off, float32 matmul precision "highest".  For ``B >= 2**53`` the synapse
-runs on the host in exact int64 (:class:`~.kernels.Synapse`).  The sum is cast to int64 before
-the shift by ``weight_exp`` (floor for negative exponents: an arithmetic right shift).
+runs on the host in exact int64 (:class:`~.kernels.Synapse`).  The shift by ``weight_exp`` is
+an exact power-of-two scale of the integer-valued sum, then ``floor`` for negative exponents
+(an arithmetic right shift).
 
-Pools are exact integer sums of strided slices; the neuron update is in place in the state
-dtype (int32 / int64), as in the numpy path.
+Values are held in the cheapest dtype that is exact for their bound
+(:meth:`TorchOps.exact_dtype`): a population whose ``|v + partial sums of I + bias|`` and
+``theta`` stay below ``2**24`` keeps ``v`` in float32 (every value an integer the mantissa
+holds, so ``+``, ``-``, ``>``/``>=`` and the clip are exact), which lets the float32 synapse
+outputs feed it without a cast; int32 / int64 otherwise.  Pools sum strided slices (spikes in
+uint8).  On the CPU every image tensor is channels-last (:func:`image_layout`).  The neuron
+update is the numpy one on zero-copy views of CPU tensors, torch's own on CUDA.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neurodeploy.backends.cpusim import folded
+from neurodeploy.backends.cpusim import array_ops, folded
 from neurodeploy.backends.cpusim.fast import NumpyNeurons
 from neurodeploy.backends.cpusim.kernels import FLOAT32_EXACT, FLOAT64_EXACT, Synapse
 from neurodeploy.backends.cpusim.trace import Trace
@@ -36,7 +42,8 @@ from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.nodes import Conv, Dense, IFPopulation, Node, SumPool
 from neurodeploy.ir.schedule import SRP_GATE_SCALE
 
-DTYPES = {"bool": torch.bool, "int32": torch.int32, "int64": torch.int64}
+DTYPES = {"bool": torch.bool, "uint8": torch.uint8, "int32": torch.int32, "int64": torch.int64,
+          "float32": torch.float32, "float64": torch.float64}
 
 
 @contextmanager
@@ -62,6 +69,24 @@ def exact_kernels() -> Iterator[None]:
         torch.set_float32_matmul_precision(precision)
 
 
+def image_layout(device: torch.device) -> torch.memory_format:
+    """Images (``(..., C, H, W)``) live channels-last on the CPU: oneDNN's direct convolutions for
+    few channels run about twice as fast there, and keeping every image tensor (spikes, state,
+    synapse outputs) in that one layout means no transposing copies between nodes."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
+def allocate(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device, zero: bool) -> torch.Tensor:
+    """An uninitialised (or zero) tensor; ``(..., C, H, W)`` in :func:`image_layout` (channels
+    innermost on the CPU, leading axes outermost, so ``t[i]`` and reshapes of the leading axes
+    stay views in the same layout)."""
+    make = torch.zeros if zero else torch.empty
+    if len(shape) < 4 or image_layout(device) != torch.channels_last:
+        return make(shape, dtype=dtype, device=device)
+    *lead, c, h, w = shape
+    return make((*lead, h, w, c), dtype=dtype, device=device).movedim(-1, -3)
+
+
 class TorchSynapse:
     """``x -> shift(W x, weight_exp)`` on ``device``, exact (see module docstring), in ``out_dtype``."""
 
@@ -74,11 +99,7 @@ class TorchSynapse:
             return
         self.float_dtype = torch.float32 if bound < FLOAT32_EXACT else torch.float64
         w = torch.tensor(node.weight, dtype=self.float_dtype, device=device)
-        # Small-kernel CPU convolutions in channels-last layout: oneDNN's 1x1 and 3x3 kernels for few
-        # channels run about twice as fast there (5x5: ~15 %, less than the transposing casts
-        # cost); the layout changes ride on the casts that happen anyway.
-        small = isinstance(node, Conv) and node.weight.shape[2] * node.weight.shape[3] <= 9
-        self.layout = torch.channels_last if device.type == "cpu" and small else torch.contiguous_format
+        self.layout = image_layout(device)
         self.weight = w.T.contiguous() if isinstance(node, Dense) else w.contiguous(memory_format=self.layout)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,21 +117,22 @@ class TorchSynapse:
             acc.mul_(2.0 ** e)                   # a power-of-two scale of an integer: exact (no rounding)
         elif e < 0:
             acc.mul_(2.0 ** e).floor_()          # exact scale, then floor = arithmetic shift right
-        return acc.to(self.out_dtype, memory_format=torch.contiguous_format)   # integer-valued: exact cast
+        return acc if acc.dtype == self.out_dtype else acc.to(self.out_dtype)  # integer-valued: exact cast
 
 
 def sum_pool(node: SumPool, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``y[b,c,i,j] = sum_{a<kh, e<kw} xpad[b, c, i*sh + a, j*sw + e]`` in integer ``dtype``;
-    spikes (bool) pooled over at most 255 taps are summed in uint8 (sums <= kh*kw: exact, and a
-    quarter of int32's memory traffic; the next synapse casts them exactly)."""
+    """``y[b,c,i,j] = sum_{a<kh, e<kw} xpad[b, c, i*sh + a, j*sw + e]`` in ``dtype``, chosen from
+    the pool's value bound (:meth:`TorchOps.exact_dtype`), so every partial sum is exact; spikes
+    (bool) pooled over at most 255 taps are summed in uint8 (sums <= kh*kw: exact, and a quarter
+    of the memory traffic; the next synapse casts them exactly)."""
     (kh, kw), (ph, pw) = node.kernel, node.padding
     small = x.dtype == torch.bool and kh * kw <= 255
     x = x.view(torch.uint8) if small else x.to(dtype)
     if (ph, pw) == (0, 0) and (kh, kw) == tuple(x.shape[2:]):
         return x.sum(dim=(2, 3), keepdim=True, dtype=dtype)                   # global pool
-    if small:
-        dtype = torch.uint8
     assert node.stride is not None
+    if (ph, pw) == (0, 0) and node.stride == node.kernel and x.is_contiguous(memory_format=torch.channels_last):
+        return _tiled_sum_nhwc(x, kh, kw)
     sh, sw = node.stride
     _, ho, wo = node.out_shape([tuple(x.shape[1:])])
     if ph or pw:
@@ -123,25 +145,42 @@ def sum_pool(node: SumPool, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor
     return out
 
 
-class TorchNeurons(folded.NeuronOps):
+def _tiled_sum_nhwc(x: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
+    """Non-overlapping ``kh x kw`` window sums of a channels-last ``x`` (floor mode): rows of a
+    window added as whole contiguous image rows, then the ``kw`` columns as runs of ``C``."""
+    n, c, h, w = x.shape
+    ho, wo = h // kh, w // kw
+    rows = x.permute(0, 2, 3, 1)[:, :ho * kh, :wo * kw].reshape(n, ho, kh, wo * kw * c)
+    acc = rows[:, :, 0].clone()
+    for a in range(1, kh):
+        acc += rows[:, :, a]
+    cols = acc.view(n, ho, wo, kw * c)
+    out = cols[..., :c].clone()
+    for e in range(1, kw):
+        out += cols[..., e * c:(e + 1) * c]
+    return out.permute(0, 3, 1, 2)                                        # (N, C, Ho, Wo), channels-last
+
+
+class TorchNeurons(array_ops.NeuronOps):
     """A population's parameters as tensors in its state dtype; in-place update."""
 
     def __init__(self, pop: IFPopulation, current_bound: int, force_subtract: bool, total: int,
-                 device: torch.device) -> None:
-        dt = DTYPES[folded.int_name(folded.state_bound(pop, current_bound))]
-        self.shape = pop.shape
+                 dtype: str, device: torch.device) -> None:
+        dt = _dtype(dtype)
+        self.shape, self.device = pop.shape, device
         self.threshold = torch.tensor(pop.threshold, dtype=dt, device=device)
         self.threshold64 = torch.tensor(pop.threshold, dtype=torch.int64, device=device)
         self.bias = torch.tensor(pop.bias, dtype=dt, device=device)
         self.bias_zero = not pop.bias.any()
         self.v0 = torch.tensor(pop.v0, dtype=dt, device=device)
         self.lo, self.hi = pop.state_t.lo, pop.state_t.hi
-        self.clip = folded.clip_can_act(pop, current_bound, total)
+        self.clip = array_ops.clip_can_act(pop, current_bound, total)
         self.greater_equal = pop.compare == ">="
         self.subtract = pop.reset == "subtract" or force_subtract
 
     def initial(self, batch: int) -> torch.Tensor:
-        return self.v0.expand(batch, *self.shape).clone()
+        v = allocate((batch, *self.shape), self.v0.dtype, self.device, zero=False)
+        return v.copy_(self.v0.expand_as(v))
 
     def drive(self, consts: list[Any]) -> torch.Tensor | None:
         if not consts:
@@ -180,7 +219,8 @@ class HostNeurons(NumpyNeurons):
     faster than torch's on the shared 2-core host; the synapses stay on torch's kernels)."""
 
     def initial(self, batch: int) -> torch.Tensor:                           # type: ignore[override]
-        return torch.from_numpy(super().initial(batch))
+        v0 = torch.from_numpy(self.v0)
+        return allocate((batch, *self.shape), v0.dtype, v0.device, zero=False).copy_(v0.expand(batch, *self.shape))
 
     def drive(self, consts: list[Any]) -> np.ndarray | None:
         return super().drive([c.numpy() for c in consts])
@@ -195,7 +235,7 @@ class HostNeurons(NumpyNeurons):
         return super().latch(v.numpy())
 
 
-class TorchOps(folded.ArrayOps):
+class TorchOps(array_ops.ArrayOps):
     """Torch tensors on ``device``; the neuron update in numpy on CPU unless ``torch_neurons``."""
 
     def __init__(self, device: str | torch.device, torch_neurons: bool | None = None) -> None:
@@ -209,10 +249,10 @@ class TorchOps(folded.ArrayOps):
         return a.cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
 
     def zeros(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
-        return torch.zeros(shape, dtype=_dtype(dtype), device=self.device)
+        return allocate(shape, _dtype(dtype), self.device, zero=True)
 
     def empty(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
-        return torch.empty(shape, dtype=_dtype(dtype), device=self.device)
+        return allocate(shape, _dtype(dtype), self.device, zero=False)
 
     def concat(self, arrays: list[Any], axis: int) -> torch.Tensor:
         return torch.cat(arrays, dim=axis)
@@ -230,11 +270,16 @@ class TorchOps(folded.ArrayOps):
     def sum_pool(self, node: SumPool, x: Any, dtype: str) -> torch.Tensor:
         return sum_pool(node, x, _dtype(dtype))
 
-    def neurons(self, pop: IFPopulation, current_bound: int, force_subtract: bool,
-                total: int) -> folded.NeuronOps:
+    def exact_dtype(self, bound: int) -> str:
+        """float32 while every partial sum of the state is an integer below ``2**24`` (exact, and
+        the float32 synapse outputs feed it without a cast), else int32 / int64."""
+        return "float32" if bound < FLOAT32_EXACT else array_ops.int_name(bound)
+
+    def neurons(self, pop: IFPopulation, current_bound: int, force_subtract: bool, total: int,
+                dtype: str) -> array_ops.NeuronOps:
         if self.torch_neurons:
-            return TorchNeurons(pop, current_bound, force_subtract, total, self.device)
-        return HostNeurons(pop, current_bound, force_subtract, total)
+            return TorchNeurons(pop, current_bound, force_subtract, total, dtype, self.device)
+        return HostNeurons(pop, current_bound, force_subtract, total, dtype)
 
 
 def _dtype(name: str) -> torch.dtype:

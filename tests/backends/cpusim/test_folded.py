@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurodeploy.backends.cpusim import folded, simulate
+from neurodeploy.backends.cpusim import array_ops, folded, simulate
 from neurodeploy.ir import Schedule
 from neurodeploy.ir.random_graph import random_cnn, random_dag, random_inputs, random_mlp
 from neurodeploy.ir.verify import target_current_bound
@@ -15,16 +15,28 @@ SCHEDULES = [Schedule(), Schedule("srp", tau=2), Schedule("two_phase", window=2)
 KW = {"probes": "all", "record_v": True, "record_current": True}
 
 
+@pytest.mark.parametrize("impl", ["fast", "torch"])
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=lambda s: s.kind)
-def test_pieces_and_budget_chunks(schedule: Schedule, monkeypatch: pytest.MonkeyPatch, same_trace) -> None:
-    """FOLD_BYTES = 1 (one step per folded call) and MEMORY_BUDGET = 1 (one sample per chunk)
-    give the reference's trace."""
+def test_pieces_and_budget_chunks(schedule: Schedule, impl: str, monkeypatch: pytest.MonkeyPatch, same_trace) -> None:
+    """FOLD_BYTES = 1 (one step per folded call) and MEMORY_BUDGET = 1 (one sample per chunk, the
+    budget read when the run starts) give the reference's trace, numpy and torch alike."""
+    if impl == "torch":
+        pytest.importorskip("torch")
     monkeypatch.setattr(folded, "FOLD_BYTES", 1)
     monkeypatch.setattr(folded, "MEMORY_BUDGET", 1)
+    chunks: list[int] = []
+    real_chunk = folded._Chunk.__init__
+
+    def spy(self: folded._Chunk, plan: folded.Plan, x: object, rows: slice, trace: object) -> None:
+        chunks.append(rows.stop - rows.start)
+        real_chunk(self, plan, x, rows, trace)                                    # type: ignore[arg-type]
+
+    monkeypatch.setattr(folded._Chunk, "__init__", spy)
     for seed in range(8):
         g = random_dag(seed, schedule=schedule)
         x = random_inputs(g, 3, seed)
-        same_trace(simulate(g, x, 3, impl="reference", **KW), simulate(g, x, 3, **KW))
+        same_trace(simulate(g, x, 3, impl="reference", **KW), simulate(g, x, 3, impl=impl, **KW))
+    assert chunks == [1] * 24
 
 
 def test_chunk_size_follows_budget() -> None:
@@ -45,9 +57,9 @@ def test_clip_skipped_only_when_idle() -> None:
     cb = target_current_bound(g, pop.name)
     room = min(pop.state_t.hi, -pop.state_t.lo)
     grow = int(np.abs(pop.v0).max()) + cb + int(np.abs(pop.bias).max())
-    assert grow <= room and not folded.clip_can_act(pop, cb, 1)
+    assert grow <= room and not array_ops.clip_can_act(pop, cb, 1)
     t_over = (room - int(np.abs(pop.v0).max())) // (cb + int(np.abs(pop.bias).max())) + 1
-    assert folded.clip_can_act(pop, cb, t_over) and not folded.clip_can_act(pop, cb, t_over - 1)
+    assert array_ops.clip_can_act(pop, cb, t_over) and not array_ops.clip_can_act(pop, cb, t_over - 1)
 
 
 @pytest.mark.parametrize("impl", ["fast", "reference"])

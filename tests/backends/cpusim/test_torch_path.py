@@ -1,18 +1,24 @@
 """The torch path (``impl="torch"``) is bit-identical to the reference interpreter: random DAGs
 and chains under every schedule and neuron mode on the CPU (both neuron-update variants: numpy
-views of CPU tensors, the default there, and torch's own, the one CUDA uses), its synapse
-kernels at the float32 / float64 / int64 bounds, every conv layout and pool variant; the same
-DAG check on CUDA when a GPU is present (skipped otherwise)."""
+views of CPU tensors, the default there, and torch's own, the one CUDA uses), in float32, int32
+and int64 state, its synapse kernels at the float32 / float64 / int64 bounds, every conv and
+pool variant in both memory layouts; the same DAG check on CUDA when a GPU is present (skipped
+otherwise)."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from neurodeploy.backends.cpusim import simulate, torchsim
+
+
+from neurodeploy.backends.cpusim import folded, simulate, torchsim
 from neurodeploy.backends.cpusim.kernels import matmul_dtype
 from neurodeploy.ir import Conv, Dense, IntT, Schedule, SumPool
+from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.random_graph import random_cnn, random_dag, random_inputs, random_mlp
 
 SCHEDULES = [Schedule(), Schedule("srp", tau=2), Schedule("two_phase", window=3)]
@@ -108,14 +114,52 @@ def test_conv_variants_equal_apply(device: str, c_in: int, c_out: int, groups: i
 
 @pytest.mark.parametrize("kernel, stride, padding", [
     ((2, 2), None, (0, 0)), ((3, 3), (2, 2), (1, 1)), ((2, 3), (1, 2), (1, 0)), ((7, 6), None, (0, 0)),
+    ((3, 2), None, (0, 0)), ((2, 2), (2, 2), (1, 1)),
 ])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last], ids=["nchw", "nhwc"])
+@pytest.mark.parametrize("in_dtype, dtype", [(torch.bool, torch.int32), (torch.int32, torch.int32),
+                                             (torch.float32, torch.float32), (torch.int64, torch.float64)])
 def test_sum_pool_variants_equal_apply(kernel: tuple[int, int], stride: tuple[int, int] | None,
-                                       padding: tuple[int, int]) -> None:
-    """Overlapping, padded, odd-sized and global integer pools == ``SumPool.apply``."""
+                                       padding: tuple[int, int], layout: torch.memory_format,
+                                       in_dtype: torch.dtype, dtype: torch.dtype) -> None:
+    """Overlapping, padded, odd-sized (floor-cropped), tiled and global pools of spikes and of
+    integers, in both layouts and in integer or float dtypes == ``SumPool.apply``."""
     node = SumPool("p", "input", kernel=kernel, stride=stride, padding=padding)
-    s = np.random.default_rng(0).random((4, 3, 7, 6)) < 0.5
-    got = torchsim.sum_pool(node, torch.from_numpy(s), torch.int32).numpy()
-    np.testing.assert_array_equal(got, node.apply([s.astype(np.int64)]))
+    rng = np.random.default_rng(0)
+    s = rng.random((4, 3, 7, 6)) < 0.5 if in_dtype == torch.bool else rng.integers(-50, 50, size=(4, 3, 7, 6))
+    x = torch.from_numpy(s).to(in_dtype).contiguous(memory_format=layout)
+    got = torchsim.sum_pool(node, x, dtype)
+    np.testing.assert_array_equal(got.numpy(), node.apply([s.astype(np.int64)]))
+    spikes_in_bytes = in_dtype == torch.bool and kernel != (7, 6)          # (7, 6): global pool
+    assert got.dtype == (torch.uint8 if spikes_in_bytes else dtype)
+
+
+def _wide_state(g: Graph, bits: int) -> Graph:
+    """``g`` with every population's state type widened to ``bits``."""
+    return Graph(tuple(replace(n, state_t=IntT(bits)) if n.role == "population" else n for n in g.nodes),
+                 g.schedule)
+
+
+def test_state_dtype_boundary() -> None:
+    """float32 state while every partial sum is below 2**24, int32 below 2**31, else int64."""
+    ops = torchsim.TorchOps("cpu")
+    assert [ops.exact_dtype(b) for b in ((1 << 24) - 1, 1 << 24, (1 << 31) - 1, 1 << 31)] == \
+        ["float32", "int32", "int32", "int64"]
+
+
+@pytest.mark.parametrize("bits, dtype", [(24, "float32"), (26, "int32"), (33, "int64")])
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=lambda s: s.kind)
+def test_every_state_dtype_exact(bits: int, dtype: str, schedule: Schedule, same_trace) -> None:
+    """Random DAGs with 24-, 26- and 33-bit state run in float32, int32 and int64 state; each
+    equals the reference, with numpy and with torch neuron updates."""
+    for seed in range(6):
+        g = _wide_state(random_dag(seed, schedule=schedule), bits)
+        plan = folded.Plan(g, torchsim.TorchOps("cpu"), 4)
+        assert set(plan.state_dtype.values()) == {dtype}
+        x = random_inputs(g, 3, seed)
+        ref = simulate(g, x, 4, impl="reference", **KW)
+        got = torchsim.run(g, x, ref.steps, list(ref.spikes), True, True, chunk=2, torch_neurons=bool(seed % 2))
+        same_trace(ref, got)
 
 
 def _nnpack() -> bool:
