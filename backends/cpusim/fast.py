@@ -85,6 +85,8 @@ class NumpyNeurons(array_ops.NeuronOps):
 class NumpyOps(array_ops.ArrayOps):
     """numpy arrays on the host; synapses through :class:`~.kernels.Synapse`."""
 
+    state_block_bytes = array_ops.CACHE_STATE_BYTES
+
     def asarray(self, x: np.ndarray) -> np.ndarray:
         return x
 

@@ -123,6 +123,14 @@ class Plan:
                     for t in self.targets), default=0)
         return max(1, spikes + work)
 
+    def block_rows(self, pop: IFPopulation, batch: int) -> int:
+        """Rows of a population updated together through all steps: as many as keep the state
+        within ``ops.state_block_bytes`` (L2-sized on the CPU); the whole chunk when ``None``."""
+        limit = self.ops.state_block_bytes
+        if limit is None:
+            return batch
+        return int(max(1, min(batch, limit // (8 * int(np.prod(pop.shape))))))
+
     def chunk_size(self, batch: int, budget: int | None = None) -> int:
         """Samples per chunk: as many as ``budget`` (default :data:`MEMORY_BUDGET`, read at call time) holds."""
         budget = MEMORY_BUDGET if budget is None else budget
@@ -278,44 +286,55 @@ class _Chunk:
         return out
 
     # -- targets ---------------------------------------------------------------------------
-    def _step_parts(self, seqs: list[Seq], t: int) -> list[Any]:
-        return [s.data[t - s.start] for s in seqs if s.start <= t < s.stop]
+    @staticmethod
+    def _step_parts(seqs: list[Seq], t: int, blk: slice) -> list[Any]:
+        return [s.data[t - s.start][blk] for s in seqs if s.start <= t < s.stop]
 
-    def _current(self, consts: list[Any], seqs: list[Seq], t: int, shape: tuple[int, ...]) -> np.ndarray:
-        """``I(t) = sum_k I_k(t)`` in int64 numpy (for the trace)."""
-        cur = np.zeros((self.batch, *shape), np.int64)
-        for a in consts + self._step_parts(seqs, t):
-            np.add(cur, self.ops.to_numpy(a), out=cur, casting="unsafe")    # integer-valued (float state)
-        return cur
+    def _current(self, consts: list[Any], seqs: list[Seq], t: int, blk: slice) -> np.ndarray:
+        """``I(t) = sum_k I_k(t)`` of rows ``blk`` in int64 numpy (for the trace)."""
+        cur: np.ndarray | int = 0
+        for a in consts + self._step_parts(seqs, t, blk):
+            cur = cur + self.ops.to_numpy(a).astype(np.int64)              # integer-valued (float state)
+        return np.asarray(cur)
 
     def population(self, pop: IFPopulation, parts: list[Value]) -> Seq | None:
-        """The population's recurrence over all steps; returns its emitted spikes."""
-        plan, trace, rows = self.plan, self.trace, self.rows
-        sched, d = plan.graph.schedule, plan.graph.depths[pop.name]
-        nr = plan.neurons[pop.name]
+        """The population's recurrence over all steps, a block of rows at a time (its state
+        stays in cache across the steps); returns its emitted spikes."""
+        plan = self.plan
         consts = [p.data for p in parts if isinstance(p, Const)]
         seqs = [p for p in parts if isinstance(p, Seq)]
-        drive = nr.drive(consts)
-        v = nr.initial(self.batch)
         span = plan.fire_range[pop.name]
         out = self.ops.zeros((span[1] - span[0] + 1, self.batch, *pop.shape), "bool") if span else None
+        rows_per = plan.block_rows(pop, self.batch)
+        for lo in range(0, self.batch, rows_per):
+            self._population_rows(pop, consts, seqs, out, slice(lo, min(lo + rows_per, self.batch)))
+        if pop.name in self.trace.spikes and out is not None and span is not None:
+            self.trace.spikes[pop.name][span[0] - 1:span[1], self.rows] = self.ops.to_numpy(out)
+        return Seq(span[0], out) if out is not None and span is not None else None
+
+    def _population_rows(self, pop: IFPopulation, consts: list[Any], seqs: list[Seq], out: Any, blk: slice) -> None:
+        """All steps of rows ``blk`` of the chunk (see module docstring for the update)."""
+        plan, trace, name = self.plan, self.trace, pop.name
+        sched, d, span = plan.graph.schedule, plan.graph.depths[name], plan.fire_range[name]
+        nr = plan.neurons[name]
+        consts = [c[blk] for c in consts]
+        drive = nr.drive(consts)
+        v = nr.initial(blk.stop - blk.start)
+        rows = slice(self.rows.start + blk.start, self.rows.start + blk.stop)     # rows of the trace
         gate = None
         for t in range(1, plan.total + 1):
             integrate, fire = sched.neuron_phase(t, d)
             if integrate:
-                nr.integrate(v, drive, self._step_parts(seqs, t))
+                nr.integrate(v, drive, self._step_parts(seqs, t, blk))
             if fire:
                 assert out is not None and span is not None
-                nr.fire(v, out[t - span[0]], gate)
-            if pop.name in trace.v:
-                trace.v[pop.name][t - 1, rows] = self.ops.to_numpy(v)
-            if pop.name in trace.current:
-                trace.current[pop.name][t - 1, rows] = self._current(consts, seqs, t, pop.shape)
+                nr.fire(v, out[t - span[0]][blk], gate)
+            if name in trace.v:
+                trace.v[name][t - 1, rows] = self.ops.to_numpy(v)
+            if name in trace.current:
+                trace.current[name][t - 1, rows] = self._current(consts, seqs, t, blk)
             if sched.is_srp_latch(t):
                 gate = nr.latch(v)
-        if pop.name in trace.spikes and out is not None and span is not None:
-            trace.spikes[pop.name][span[0] - 1:span[1], rows] = self.ops.to_numpy(out)
-        return Seq(span[0], out) if out is not None and span is not None else None
 
     def readout(self, ro: Node, parts: list[Value]) -> None:
         """``acc(t)``: cumulative sum of ``I(u) + bias`` over integrating steps (int64 numpy)."""

@@ -108,6 +108,8 @@ class TorchSynapse:
         if self.host is not None:
             a = torch.from_numpy(self.host(x.to(torch.int64).cpu().numpy())).to(self.device)
             return a.to(self.out_dtype)
+        if x.dtype == torch.bool:
+            x = x.view(torch.uint8)              # spikes: torch casts uint8 to float ~4x faster than bool
         if isinstance(node, Dense):
             acc = x.to(self.float_dtype) @ self.weight                        # exact: |partial sums| <= B
         else:
@@ -241,6 +243,7 @@ class TorchOps(array_ops.ArrayOps):
     def __init__(self, device: str | torch.device, torch_neurons: bool | None = None) -> None:
         self.device = torch.device(device)
         self.torch_neurons = self.device.type != "cpu" if torch_neurons is None else torch_neurons
+        self.state_block_bytes = array_ops.CACHE_STATE_BYTES if self.device.type == "cpu" else None
 
     def asarray(self, x: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
