@@ -47,6 +47,7 @@ class ArrayOps(Protocol):
     """What the engine needs from an array library."""
 
     state_block_bytes: int | None   # population rows updated together hold at most this (None: all)
+    unrolls_conv_input: bool        # the conv kernel copies its input kw times (row-unrolled im2col)
 
     def asarray(self, x: np.ndarray) -> Any: ...
 

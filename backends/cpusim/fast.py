@@ -53,10 +53,9 @@ class NumpyNeurons(array_ops.NeuronOps):
     def drive(self, consts: list[Any]) -> np.ndarray | None:
         if not consts:
             return self.bias if self.bias.any() else None
-        out = consts[0].astype(self.bias.dtype)             # its own copy (consts are shared)
+        out = np.add(consts[0], self.bias, dtype=self.bias.dtype)   # a new array (consts are shared)
         for c in consts[1:]:
             out += c
-        out += self.bias
         return out
 
     def integrate(self, v: np.ndarray, drive: np.ndarray | None, parts: list[Any]) -> None:
@@ -86,6 +85,7 @@ class NumpyOps(array_ops.ArrayOps):
     """numpy arrays on the host; synapses through :class:`~.kernels.Synapse`."""
 
     state_block_bytes = array_ops.CACHE_STATE_BYTES
+    unrolls_conv_input = True                        # kernels.conv_rows
 
     def asarray(self, x: np.ndarray) -> np.ndarray:
         return x

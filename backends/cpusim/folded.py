@@ -137,9 +137,10 @@ class Plan:
         return int(max(1, min(batch, budget // self.bytes_per_sample())))
 
     def fold_steps(self, node: Node, batch: int) -> int:
-        """Steps per folded call of ``node`` so its working set stays below :data:`FOLD_BYTES`."""
+        """Steps per folded call of ``node`` so its working set stays below :data:`FOLD_BYTES`
+        (8 bytes a value; a conv's input ``kw`` times where the kernel unrolls it)."""
         inp = int(np.prod(self.shapes[node.inputs[0]]))
-        taps = int(node.weight.shape[3]) if isinstance(node, Conv) else 1
+        taps = int(node.weight.shape[3]) if isinstance(node, Conv) and self.ops.unrolls_conv_input else 1
         per_row = 8 * (inp * taps + int(np.prod(self.shapes[node.name])))
         return max(1, FOLD_BYTES // max(1, per_row * batch))
 

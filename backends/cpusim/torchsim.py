@@ -240,6 +240,8 @@ class HostNeurons(NumpyNeurons):
 class TorchOps(array_ops.ArrayOps):
     """Torch tensors on ``device``; the neuron update in numpy on CPU unless ``torch_neurons``."""
 
+    unrolls_conv_input = False                       # oneDNN's direct convolution on the CPU
+
     def __init__(self, device: str | torch.device, torch_neurons: bool | None = None) -> None:
         self.device = torch.device(device)
         self.torch_neurons = self.device.type != "cpu" if torch_neurons is None else torch_neurons
