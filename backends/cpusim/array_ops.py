@@ -10,6 +10,7 @@ library, and the integer bounds that pick a population's state dtype.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -47,6 +48,7 @@ class ArrayOps(Protocol):
     """What the engine needs from an array library."""
 
     state_block_bytes: int | None   # population rows updated together hold at most this (None: all)
+    host_threads: int               # threads sharing a population's row blocks (independent rows)
     unrolls_conv_input: bool        # the conv kernel copies its input kw times (row-unrolled im2col)
 
     def asarray(self, x: np.ndarray) -> Any: ...
@@ -75,6 +77,13 @@ class ArrayOps(Protocol):
 
     def neurons(self, pop: IFPopulation, current_bound: int, force_subtract: bool, total: int,
                 dtype: str) -> NeuronOps: ...
+
+
+def host_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def int_name(bound: int) -> str:

@@ -53,7 +53,8 @@ class NumpyNeurons(array_ops.NeuronOps):
     def drive(self, consts: list[Any]) -> np.ndarray | None:
         if not consts:
             return self.bias if self.bias.any() else None
-        out = np.add(consts[0], self.bias, dtype=self.bias.dtype)   # a new array (consts are shared)
+        out = np.empty_like(consts[0], dtype=self.bias.dtype)        # a new array in the consts' layout
+        np.add(consts[0], self.bias, out=out)                           # (consts are shared)
         for c in consts[1:]:
             out += c
         return out
@@ -86,6 +87,9 @@ class NumpyOps(array_ops.ArrayOps):
 
     state_block_bytes = array_ops.CACHE_STATE_BYTES
     unrolls_conv_input = True                        # kernels.conv_rows
+
+    def __init__(self, host_threads: int | None = None) -> None:
+        self.host_threads = array_ops.host_cpus() if host_threads is None else host_threads
 
     def asarray(self, x: np.ndarray) -> np.ndarray:
         return x

@@ -34,6 +34,7 @@ trace chunk by chunk.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ import numpy as np
 
 from neurodeploy.backends.cpusim.array_ops import ArrayOps, NeuronOps, state_bound
 from neurodeploy.backends.cpusim.host_memory import MMAP_THRESHOLD, reuse_freed_memory
+from neurodeploy.backends.cpusim.kernels import matmul_dtype
 from neurodeploy.backends.cpusim.trace import Trace, new_trace
 from neurodeploy.ir.graph import Graph
 from neurodeploy.ir.nodes import Conv, IFPopulation, Node, SumPool
@@ -48,6 +50,7 @@ from neurodeploy.ir.verify import target_current_bound
 
 MEMORY_BUDGET = 64 << 20       # bytes of live time series per chunk (picks the chunk size)
 FOLD_BYTES = MMAP_THRESHOLD    # working set of one folded stateless-node call: recycled heap blocks
+THREAD_BLOCK_MIN_BYTES = 1 << 20   # smaller row blocks lose more to the GIL than threads gain (measured)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,9 @@ class Plan:
                 consumer = graph.consumers[n.name][0].name
                 self.synapses[n.name] = ops.synapse(n, bounds[n.inputs[0]], self.state_dtype.get(consumer, "int64"))
         self.tensor_dtype = {n.name: ops.exact_dtype(bounds[n.name]) for n in graph.nodes if n.role == "tensor"}
+        self.value_bytes = {n.name: np.dtype(matmul_dtype(n.raw_bound(bounds[n.inputs[0]]))).itemsize  # type: ignore[attr-defined]
+                            for n in graph.nodes if n.role == "synapse"}
+        self.value_bytes.update({k: np.dtype(v).itemsize for k, v in self.tensor_dtype.items()})
         self.targets = [n for n in graph.nodes if n.role in ("population", "readout")]
         self.fire_range: dict[str, tuple[int, int] | None] = {}
         for p in graph.populations():
@@ -123,13 +129,21 @@ class Plan:
                     for t in self.targets), default=0)
         return max(1, spikes + work)
 
-    def block_rows(self, pop: IFPopulation, batch: int) -> int:
-        """Rows of a population updated together through all steps: as many as keep the state
-        within ``ops.state_block_bytes`` (L2-sized on the CPU); the whole chunk when ``None``."""
+    def row_blocks(self, pop: IFPopulation, batch: int) -> list[slice]:
+        """Row blocks of a population updated together through all steps, as even as possible:
+        each keeps its state within ``ops.state_block_bytes`` (cache-sized on the CPU; the whole
+        chunk when ``None``); their number is rounded up to a multiple of ``ops.host_threads``
+        where every block still holds :data:`THREAD_BLOCK_MIN_BYTES` (8 bytes a neuron counted)."""
         limit = self.ops.state_block_bytes
         if limit is None:
-            return batch
-        return int(max(1, min(batch, limit // (8 * int(np.prod(pop.shape))))))
+            return [slice(0, batch)]
+        row_bytes = 8 * int(np.prod(pop.shape))
+        count = -(-batch // max(1, limit // row_bytes))
+        shared = -(-count // self.ops.host_threads) * self.ops.host_threads
+        if batch * row_bytes >= shared * THREAD_BLOCK_MIN_BYTES:
+            count = min(batch, shared)
+        edges = [batch * i // count for i in range(count + 1)]
+        return [slice(a, b) for a, b in zip(edges, edges[1:])]
 
     def chunk_size(self, batch: int, budget: int | None = None) -> int:
         """Samples per chunk: as many as ``budget`` (default :data:`MEMORY_BUDGET`, read at call time) holds."""
@@ -138,10 +152,11 @@ class Plan:
 
     def fold_steps(self, node: Node, batch: int) -> int:
         """Steps per folded call of ``node`` so its working set stays below :data:`FOLD_BYTES`
-        (8 bytes a value; a conv's input ``kw`` times where the kernel unrolls it)."""
+        (input and output in the node's arithmetic dtype, float32 / float64 / int64 for a synapse;
+        a conv's input ``kw`` times where the kernel unrolls it)."""
         inp = int(np.prod(self.shapes[node.inputs[0]]))
         taps = int(node.weight.shape[3]) if isinstance(node, Conv) and self.ops.unrolls_conv_input else 1
-        per_row = 8 * (inp * taps + int(np.prod(self.shapes[node.name])))
+        per_row = self.value_bytes[node.name] * (inp * taps + int(np.prod(self.shapes[node.name])))
         return max(1, FOLD_BYTES // max(1, per_row * batch))
 
 
@@ -159,18 +174,19 @@ def run(graph: Graph, x: np.ndarray, total: int, ops: ArrayOps, probes: Sequence
     if progress:
         from tqdm import tqdm
         starts = tqdm(starts, desc="cpusim", unit="chunk")
-    with reuse_freed_memory():                     # freed arrays recycled, not page-faulted anew
+    # freed arrays recycled, not page-faulted anew; row blocks of a population on host threads
+    with reuse_freed_memory(), ThreadPoolExecutor(ops.host_threads, "cpusim") as pool:
         for start in starts:
             rows = slice(start, min(start + size, len(x)))
-            _Chunk(plan, ops.asarray(np.asarray(x[rows], np.int64)), rows, trace).run()
+            _Chunk(plan, ops.asarray(np.asarray(x[rows], np.int64)), rows, trace, pool).run()
     return trace
 
 
 class _Chunk:
     """One chunk of samples through every node, in topological order."""
 
-    def __init__(self, plan: Plan, x: Any, rows: slice, trace: Trace) -> None:
-        self.plan, self.ops, self.x, self.rows, self.trace = plan, plan.ops, x, rows, trace
+    def __init__(self, plan: Plan, x: Any, rows: slice, trace: Trace, pool: ThreadPoolExecutor) -> None:
+        self.plan, self.ops, self.x, self.rows, self.trace, self.pool = plan, plan.ops, x, rows, trace, pool
         self.batch = int(x.shape[0])
         self.consts: dict[str, Const] = {}
         self.emitted: dict[str, Seq | None] = {}
@@ -306,9 +322,12 @@ class _Chunk:
         seqs = [p for p in parts if isinstance(p, Seq)]
         span = plan.fire_range[pop.name]
         out = self.ops.zeros((span[1] - span[0] + 1, self.batch, *pop.shape), "bool") if span else None
-        rows_per = plan.block_rows(pop, self.batch)
-        for lo in range(0, self.batch, rows_per):
-            self._population_rows(pop, consts, seqs, out, slice(lo, min(lo + rows_per, self.batch)))
+        blocks = plan.row_blocks(pop, self.batch)
+        if len(blocks) == 1:
+            self._population_rows(pop, consts, seqs, out, blocks[0])
+        else:                         # independent rows: numpy releases the GIL inside each update
+            for done in [self.pool.submit(self._population_rows, pop, consts, seqs, out, b) for b in blocks]:
+                done.result()
         if pop.name in self.trace.spikes and out is not None and span is not None:
             self.trace.spikes[pop.name][span[0] - 1:span[1], self.rows] = self.ops.to_numpy(out)
         return Seq(span[0], out) if out is not None and span is not None else None

@@ -3,6 +3,8 @@ split into one-step pieces, chunk sizes picked from a (tiny) memory budget, the 
 only where the bound proves it idle, and zero-step runs."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -27,9 +29,9 @@ def test_pieces_and_budget_chunks(schedule: Schedule, impl: str, monkeypatch: py
     chunks: list[int] = []
     real_chunk = folded._Chunk.__init__
 
-    def spy(self: folded._Chunk, plan: folded.Plan, x: object, rows: slice, trace: object) -> None:
+    def spy(self: folded._Chunk, plan: folded.Plan, x: object, rows: slice, *rest: object) -> None:
         chunks.append(rows.stop - rows.start)
-        real_chunk(self, plan, x, rows, trace)                                    # type: ignore[arg-type]
+        real_chunk(self, plan, x, rows, *rest)                                    # type: ignore[arg-type]
 
     monkeypatch.setattr(folded._Chunk, "__init__", spy)
     for seed in range(8):
@@ -71,3 +73,65 @@ def test_zero_steps(impl: str) -> None:
     srp = g.with_schedule(Schedule("srp", tau=3))
     np.testing.assert_array_equal(simulate(srp, x, 0, impl=impl).readout,
                                   simulate(srp, x, 0, impl="reference").readout)
+
+
+@pytest.mark.parametrize("min_bytes", [0, folded.THREAD_BLOCK_MIN_BYTES])
+@pytest.mark.parametrize("batch,threads", [(1, 2), (5, 2), (66, 2), (66, 3), (7, 4), (4000, 2)])
+def test_row_blocks_cover_rows_evenly(batch: int, threads: int, min_bytes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A population's row blocks tile the chunk in order, stay within the cache budget, differ in
+    size by at most one row, and come in a multiple of the thread count unless that would leave
+    blocks under THREAD_BLOCK_MIN_BYTES or empty."""
+    from neurodeploy.backends.cpusim.fast import NumpyOps
+    monkeypatch.setattr(folded, "THREAD_BLOCK_MIN_BYTES", min_bytes)
+    g = random_cnn(0)
+    ops = NumpyOps(threads)
+    plan = folded.Plan(g, ops, 4)
+    for pop in g.populations():
+        row_bytes = 8 * int(np.prod(pop.shape))
+        blocks = plan.row_blocks(pop, batch)
+        assert [b.start for b in blocks] == [0] + [b.stop for b in blocks[:-1]] and blocks[-1].stop == batch
+        sizes = [b.stop - b.start for b in blocks]
+        assert max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
+        assert max(sizes) * row_bytes <= max(ops.state_block_bytes, row_bytes)
+        fewest = -(-batch // max(1, ops.state_block_bytes // row_bytes))      # the cache budget alone
+        if batch * row_bytes < threads * min_bytes:                            # too small to share
+            assert len(blocks) == fewest
+        else:
+            assert len(blocks) % threads == 0 or len(blocks) == batch
+
+
+@pytest.mark.parametrize("impl", ["fast", "torch"])
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=lambda s: s.kind)
+def test_one_row_blocks_on_three_threads(schedule: Schedule, impl: str, monkeypatch: pytest.MonkeyPatch,
+                                         same_trace) -> None:
+    """Every population updated one row at a time, the rows spread over three host threads: the
+    reference's trace (spikes, v, currents), numpy and torch alike."""
+    if impl == "torch":
+        torch = pytest.importorskip("torch")
+        from neurodeploy.backends.cpusim.torchsim import TorchOps
+        monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+        monkeypatch.setattr(TorchOps, "__init__", _one_row_torch_init(TorchOps.__init__))
+    else:
+        from neurodeploy.backends.cpusim.fast import NumpyOps
+        monkeypatch.setattr(NumpyOps, "state_block_bytes", 1)
+        monkeypatch.setattr(array_ops, "host_cpus", lambda: 3)
+    threads: set[str] = set()
+    real_rows = folded._Chunk._population_rows
+
+    def spy(self: folded._Chunk, *args: object) -> None:
+        threads.add(threading.current_thread().name)
+        real_rows(self, *args)                                                   # type: ignore[arg-type]
+
+    monkeypatch.setattr(folded._Chunk, "_population_rows", spy)
+    for seed in range(6):
+        g = random_dag(seed, schedule=schedule)
+        x = random_inputs(g, 7, seed)
+        same_trace(simulate(g, x, 3, impl="reference", **KW), simulate(g, x, 3, impl=impl, **KW))
+    assert len(threads) == 3
+
+
+def _one_row_torch_init(real):  # type: ignore[no-untyped-def]
+    def init(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        real(self, *args, **kwargs)
+        self.state_block_bytes = 1
+    return init
