@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -36,9 +37,14 @@ class _Synapse(_SingleSource):
             return np.abs(w).sum(axis=1)                      # provably no int64 overflow
         return np.array([sum(abs(int(v)) for v in row) for row in w], dtype=object)   # exact big ints
 
+    @cached_property
+    def max_fan_in_abs(self) -> int:
+        """``max_out sum_j |w_ij|`` (the weights are read-only, so computed once per node)."""
+        return int(self.fan_in_abs().max(initial=0))
+
     def raw_bound(self, max_input: int) -> int:
         """``max_out sum_j |w_ij| * max_input``: bound of the sum before the shift."""
-        return int(self.fan_in_abs().max(initial=0)) * int(max_input)
+        return self.max_fan_in_abs * int(max_input)
 
     def value_bound(self, in_bounds: list[int]) -> int:
         """Bound of ``|I|`` after the shift (a left shift grows it, a floor may add 1)."""
