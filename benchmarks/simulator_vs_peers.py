@@ -23,7 +23,9 @@ Each cell (implementation x network x T x batch) runs in its own process: second
 ``--repeats`` timed runs after a 2-sample warm-up; peak memory = ``ru_maxrss`` of that process
 (imports included) and its growth over the resident size before the timed runs.  The numpy and
 torch readouts of every cell are compared (sha256), so the table also certifies they agree.
-SpikingJelly is a benchmark-only dependency:
+With CUDA present, ``neurodeploy-torch-cuda`` and ``spikingjelly-cuda`` time both on the GPU (ratio
+against the peer on the same device; our CUDA readout joins the hash check); without it those
+cells are recorded as skipped.  SpikingJelly is a benchmark-only dependency:
 ``pip install --no-deps spikingjelly==2.0.0 loguru requests``.  Writes JSON (``--out``) and
 prints a Markdown table.
 """
@@ -50,6 +52,18 @@ from neurodeploy.backends.cpusim.folded import MEMORY_BUDGET
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 IMPLS = ("neurodeploy-numpy", "neurodeploy-torch", "spikingjelly", "spikingjelly-static", "spikingjelly-heldmem")
+CUDA_IMPLS = ("neurodeploy-torch-cuda", "spikingjelly-cuda")   # default only where CUDA is present
+
+
+def cuda_present() -> bool:
+    """Whether torch sees a CUDA device (the CUDA cells are skipped, and say so, otherwise)."""
+    import torch
+    return bool(torch.cuda.is_available())
+
+
+def same_device_peer(impl: str) -> str:
+    """The SpikingJelly cell an implementation's ratio is taken against: the one on its device."""
+    return "spikingjelly-cuda" if impl.endswith("-cuda") else "spikingjelly"
 
 
 def build_graph(net: str) -> Any:
@@ -70,9 +84,9 @@ def build_graph(net: str) -> Any:
     raise ValueError(f"--nets: unknown network {net!r} (mnist_cnn, resnet)")
 
 
-def spikingjelly_model(graph: Any, static_inputs: bool) -> Any:
-    """The float multi-step SpikingJelly network equivalent to ``graph`` (a callable on
-    ``x`` (B, *input) returning the readout after every step, (T, B, n_out))."""
+def spikingjelly_model(graph: Any, static_inputs: bool, device: str = "cpu") -> Any:
+    """The float multi-step SpikingJelly network equivalent to ``graph`` on ``device`` (a callable
+    on ``x`` (B, *input) returning the readout after every step, (T, B, n_out))."""
     import torch
     from spikingjelly.activation_based import functional, layer, neuron
 
@@ -101,9 +115,9 @@ def spikingjelly_model(graph: Any, static_inputs: bool) -> Any:
         if m is not None:
             mods[n.name] = m
     bias = {n.name: torch.tensor(n.bias.reshape(n.bias.shape[0], -1).mean(axis=1) if n.bias.ndim > 1 else n.bias,
-                                 dtype=torch.float32).reshape(-1, *([1] * (n.bias.ndim - 1)))
+                                 dtype=torch.float32, device=device).reshape(-1, *([1] * (n.bias.ndim - 1)))
             for n in graph.nodes if n.role in ("population", "readout")}
-    net = torch.nn.ModuleDict(mods).eval()
+    net = torch.nn.ModuleDict(mods).eval().to(device)
 
     def forward(x: Any, steps: int) -> Any:
         vals: dict[str, Any] = {}
@@ -136,6 +150,9 @@ def run_cell(cfg: dict[str, Any]) -> dict[str, Any]:
     if cfg.get("torch_threads"):
         import torch
         torch.set_num_threads(cfg["torch_threads"])              # ours and SpikingJelly alike
+    device = "cuda" if impl.endswith("-cuda") else "cpu"
+    if device == "cuda" and not cuda_present():
+        return {**cfg, "skipped": "no CUDA device"}
     graph = build_graph(cfg["net"])
     x = np.random.default_rng(1).integers(0, 1 << graph.input.bits, size=(batch, *graph.input.shape))
     if impl.startswith("neurodeploy"):
@@ -143,19 +160,20 @@ def run_cell(cfg: dict[str, Any]) -> dict[str, Any]:
         kind = "fast" if impl == "neurodeploy-numpy" else "torch"
 
         def once(xs: np.ndarray) -> np.ndarray:
-            return simulate(graph, xs, steps, impl=kind).readout
+            return simulate(graph, xs, steps, impl=kind, device=device if kind == "torch" else None).readout
     else:
         import torch
         from neurodeploy.backends.cpusim.host_memory import reuse_freed_memory
-        model = spikingjelly_model(graph, static_inputs=impl == "spikingjelly-static")
+        model = spikingjelly_model(graph, static_inputs=impl == "spikingjelly-static", device=device)
         per_sample = 4 * steps * sum(int(np.prod(s)) for s in graph.shapes().values())
         mini = max(1, min(batch, (cfg["peer_budget_mb"] << 20) // per_sample))
         held = impl == "spikingjelly-heldmem"
 
         def once(xs: np.ndarray) -> np.ndarray:
             with torch.inference_mode(), (reuse_freed_memory() if held else contextlib.nullcontext()):
-                xt = torch.from_numpy(xs)
-                return torch.cat([model(xt[i:i + mini], steps) for i in range(0, len(xs), mini)], 1).numpy()
+                xt = torch.from_numpy(xs).to(device)
+                outs = [model(xt[i:i + mini], steps) for i in range(0, len(xs), mini)]
+                return torch.cat(outs, 1).cpu().numpy()                  # .cpu() waits for the device
     once(x[:2])                                                          # warm-up (imports, jit, BLAS)
     base = _rss_mb()
     best, out = float("inf"), None
@@ -189,19 +207,20 @@ def spawn(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one line per (network, T, batch), seconds / images/s / ratio to SpikingJelly."""
-    head = ("| network | T | batch | impl | seconds | images/s | SJ s / this s | SJ-static s / this s | "
+    head = ("| network | T | batch | impl | seconds | images/s | SJ s / this s (same device) | SJ-static s / this s | "
             "peak RSS MB (growth) |")
     lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     cells: dict[tuple[str, int, int], dict[str, dict[str, Any]]] = {}
     for r in rows:
         cells.setdefault((r["net"], r["steps"], r["batch"]), {})[r["impl"]] = r
     for (net, steps, batch), by in cells.items():
-        sj = by.get("spikingjelly", {}).get("seconds")
         sjs = by.get("spikingjelly-static", {}).get("seconds")
         for impl, r in by.items():
-            if "error" in r:
-                lines.append(f"| {net} | {steps} | {batch} | {impl} | error: {r['error'][:60]} | | | | |")
+            if "error" in r or "skipped" in r:
+                why = f"error: {r['error'][:60]}" if "error" in r else f"skipped: {r['skipped']}"
+                lines.append(f"| {net} | {steps} | {batch} | {impl} | {why} | | | | |")
                 continue
+            sj = by.get(same_device_peer(impl), {}).get("seconds")
             s = r["seconds"]
             lines.append(f"| {net} | {steps} | {batch} | {impl} | {s:.3f} | {r['images_per_s']:.0f} | "
                          f"{f'{sj / s:.2f}' if sj else '-'} | {f'{sjs / s:.2f}' if sjs else '-'} | "
@@ -215,7 +234,8 @@ def main() -> None:
     ap.add_argument("--nets", nargs="+", default=["mnist_cnn", "resnet"])
     ap.add_argument("--steps", nargs="+", type=int, default=[1, 2, 4, 8, 16, 32])
     ap.add_argument("--batches", nargs="+", type=int, default=[1, 100, 10000])
-    ap.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS)
+    ap.add_argument("--impls", nargs="+", default=None, choices=IMPLS + CUDA_IMPLS,
+                    help="implementations to time (default: all; the -cuda ones only where CUDA is present)")
     ap.add_argument("--repeats", type=int, default=0, help="timed runs per cell (0: 5 / 3 / 1 by batch)")
     ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     ap.add_argument("--peer-budget-mb", type=int, default=MEMORY_BUDGET >> 20,
@@ -225,6 +245,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(run_cell(json.loads(args.worker))))
         return
+    impls = args.impls or list(IMPLS) + (list(CUDA_IMPLS) if cuda_present() else [])
     rows: list[dict[str, Any]] = []
     for net in args.nets:
         for steps in args.steps:
@@ -232,17 +253,18 @@ def main() -> None:
                 repeats = args.repeats or (5 if batch <= 1 else 3 if batch <= 100 else 1)
                 cell = [spawn({"impl": i, "net": net, "steps": steps, "batch": batch, "repeats": repeats,
                                "torch_threads": args.torch_threads, "peer_budget_mb": args.peer_budget_mb})
-                        for i in args.impls]
+                        for i in impls]
                 hashes = {r.get("readout_sha256") for r in cell if r.get("readout_sha256")}
                 for r in cell:
                     r["numpy_torch_identical"] = len(hashes) <= 1
                 if len(hashes) > 1:
-                    raise SystemExit(f"{net} T={steps} batch={batch}: numpy and torch readouts differ")
+                    raise SystemExit(f"{net} T={steps} batch={batch}: numpy and torch readouts differ (numpy, torch and CUDA must agree)")
                 rows.extend(cell)
                 print("\n".join(table(cell).splitlines()[2:]), flush=True)
     import torch
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "date": date.today().isoformat(),
+            "cuda_device": torch.cuda.get_device_name(0) if cuda_present() else None,
             "load_average_at_end": os.getloadavg(), "command": " ".join(sys.argv)}
     try:
         from importlib.metadata import version

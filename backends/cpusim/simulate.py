@@ -82,7 +82,7 @@ def simulate(graph: Graph, x: np.ndarray, steps: int, *, probes: Sequence[str] |
     * ``"torch"``: the same engine on torch's matmul/conv2d kernels under the same bound
       (float32 below ``2**24``, float64 below ``2**53``, host int64 above), on ``device``
       (``"cpu"``, the default, or ``"cuda"``/``"cuda:N"``).  Needs the ``quant`` extra (torch);
-      usually the fastest on CPU for batches of about 100 samples and more.
+      the fastest on CPU from about 8 samples (see BENCHMARKS.md).
     * ``"reference"``: the readable step-by-step interpreter (slow; the executable spec).
 
     ``device`` applies to ``impl="torch"`` only.  ``chunk`` caps the samples simulated together;
