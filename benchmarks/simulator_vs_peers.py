@@ -24,8 +24,8 @@ Each cell (implementation x network x T x batch) runs in its own process: second
 (imports included) and its growth over the resident size before the timed runs.  The numpy and
 torch readouts of every cell are compared (sha256), so the table also certifies they agree.
 With CUDA present, ``neurodeploy-torch-cuda`` and ``spikingjelly-cuda`` time both on the GPU (ratio
-against the peer on the same device; our CUDA readout joins the hash check); without it those
-cells are recorded as skipped.  SpikingJelly is a benchmark-only dependency:
+against the peer on the same device; our CUDA readout joins the hash check; peak GPU memory as
+``peak_gpu_mb``); without it they are left out, or recorded as skipped when named in ``--impls``.  SpikingJelly is a benchmark-only dependency:
 ``pip install --no-deps spikingjelly==2.0.0 loguru requests``.  Writes JSON (``--out``) and
 prints a Markdown table.
 """
@@ -183,6 +183,9 @@ def run_cell(cfg: dict[str, Any]) -> dict[str, Any]:
         best = min(best, time.perf_counter() - t0)
     assert out is not None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if device == "cuda":
+        import torch
+        cfg = {**cfg, "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)}
     return {**cfg, "seconds": best, "images_per_s": batch / best, "peak_rss_mb": round(peak, 1),
             "peak_growth_mb": round(max(0.0, peak - base), 1),
             "readout_sha256": hashlib.sha256(np.ascontiguousarray(out, np.int64).tobytes()).hexdigest()
@@ -214,13 +217,13 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         cells.setdefault((r["net"], r["steps"], r["batch"]), {})[r["impl"]] = r
     for (net, steps, batch), by in cells.items():
-        sjs = by.get("spikingjelly-static", {}).get("seconds")
         for impl, r in by.items():
             if "error" in r or "skipped" in r:
                 why = f"error: {r['error'][:60]}" if "error" in r else f"skipped: {r['skipped']}"
                 lines.append(f"| {net} | {steps} | {batch} | {impl} | {why} | | | | |")
                 continue
             sj = by.get(same_device_peer(impl), {}).get("seconds")
+            sjs = None if impl.endswith("-cuda") else by.get("spikingjelly-static", {}).get("seconds")
             s = r["seconds"]
             lines.append(f"| {net} | {steps} | {batch} | {impl} | {s:.3f} | {r['images_per_s']:.0f} | "
                          f"{f'{sj / s:.2f}' if sj else '-'} | {f'{sjs / s:.2f}' if sjs else '-'} | "

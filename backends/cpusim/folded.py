@@ -33,6 +33,8 @@ trace chunk by chunk.
 """
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -175,7 +177,10 @@ def run(graph: Graph, x: np.ndarray, total: int, ops: ArrayOps, probes: Sequence
         from tqdm import tqdm
         starts = tqdm(starts, desc="cpusim", unit="chunk")
     # freed arrays recycled, not page-faulted anew; row blocks of a population on host threads
-    with reuse_freed_memory(), ThreadPoolExecutor(ops.host_threads, "cpusim") as pool:
+    # (none with one thread: the blocks then run in this thread, inside any thread-local mode
+    # such as torch's inference_mode that the caller entered)
+    threads = ThreadPoolExecutor(ops.host_threads, "cpusim") if ops.host_threads > 1 else None
+    with reuse_freed_memory(), (threads or contextlib.nullcontext()) as pool:
         for start in starts:
             rows = slice(start, min(start + size, len(x)))
             _Chunk(plan, ops.asarray(np.asarray(x[rows], np.int64)), rows, trace, pool).run()
@@ -185,7 +190,7 @@ def run(graph: Graph, x: np.ndarray, total: int, ops: ArrayOps, probes: Sequence
 class _Chunk:
     """One chunk of samples through every node, in topological order."""
 
-    def __init__(self, plan: Plan, x: Any, rows: slice, trace: Trace, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, plan: Plan, x: Any, rows: slice, trace: Trace, pool: ThreadPoolExecutor | None) -> None:
         self.plan, self.ops, self.x, self.rows, self.trace, self.pool = plan, plan.ops, x, rows, trace, pool
         self.batch = int(x.shape[0])
         self.consts: dict[str, Const] = {}
@@ -323,8 +328,9 @@ class _Chunk:
         span = plan.fire_range[pop.name]
         out = self.ops.zeros((span[1] - span[0] + 1, self.batch, *pop.shape), "bool") if span else None
         blocks = plan.row_blocks(pop, self.batch)
-        if len(blocks) == 1:
-            self._population_rows(pop, consts, seqs, out, blocks[0])
+        if len(blocks) == 1 or self.pool is None:
+            for b in blocks:
+                self._population_rows(pop, consts, seqs, out, b)
         else:                         # independent rows: numpy releases the GIL inside each update
             for done in [self.pool.submit(self._population_rows, pop, consts, seqs, out, b) for b in blocks]:
                 done.result()

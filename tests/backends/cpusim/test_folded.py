@@ -130,6 +130,31 @@ def test_one_row_blocks_on_three_threads(schedule: Schedule, impl: str, monkeypa
     assert len(threads) == 3
 
 
+def test_torch_neuron_ops_with_many_row_blocks(monkeypatch: pytest.MonkeyPatch, same_trace) -> None:
+    """Torch's own neuron update on the CPU (``torch_neurons=True``), every population split into
+    one-row blocks: the blocks run in the calling thread, inside its ``inference_mode`` (a worker
+    thread would be outside it, and torch refuses in-place writes to inference tensors there), and
+    the trace equals the reference's."""
+    pytest.importorskip("torch")
+    from neurodeploy.backends.cpusim import torchsim
+    monkeypatch.setattr(torchsim.TorchOps, "__init__", _one_row_torch_init(torchsim.TorchOps.__init__))
+    blocks: list[slice] = []
+    real_rows = folded._Chunk._population_rows
+
+    def spy(self: folded._Chunk, pop: object, consts: object, seqs: object, out: object, blk: slice) -> None:
+        assert threading.current_thread() is threading.main_thread()
+        blocks.append(blk)
+        real_rows(self, pop, consts, seqs, out, blk)                               # type: ignore[arg-type]
+
+    monkeypatch.setattr(folded._Chunk, "_population_rows", spy)
+    for seed in range(3):
+        g = random_dag(seed)
+        x = random_inputs(g, 5, seed)
+        ref = simulate(g, x, 3, impl="reference", **KW)
+        same_trace(ref, torchsim.run(g, x, ref.steps, list(ref.spikes), True, True, torch_neurons=True))
+    assert blocks and all(b.stop - b.start == 1 for b in blocks)
+
+
 def _one_row_torch_init(real):  # type: ignore[no-untyped-def]
     def init(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         real(self, *args, **kwargs)
