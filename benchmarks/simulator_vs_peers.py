@@ -21,7 +21,10 @@ explains.  Large batches run in mini-batches sized to ``--peer-budget-mb`` of fl
 
 Each cell (implementation x network x T x batch) runs in its own process: seconds = best of
 ``--repeats`` timed runs after a 2-sample warm-up; peak memory = ``ru_maxrss`` of that process
-(imports included) and its growth over the resident size before the timed runs.  The numpy and
+(imports included) and its growth over the resident size before the timed runs.  With
+``--rounds R`` every cell's implementations run in turn R times (A B C A B C ...), a fresh process
+each: a row's seconds are the median of its rounds, and its ratio to SpikingJelly is the median of
+the per-round ratios, so a drift in the machine's speed during the run moves both sides alike.  The numpy and
 torch readouts of every cell are compared (sha256), so the table also certifies they agree.
 With CUDA present, ``neurodeploy-torch-cuda`` and ``spikingjelly-cuda`` time both on the GPU (ratio
 against the peer on the same device; our CUDA readout joins the hash check; peak GPU memory as
@@ -59,6 +62,16 @@ def cuda_present() -> bool:
     """Whether torch sees a CUDA device (the CUDA cells are skipped, and say so, otherwise)."""
     import torch
     return bool(torch.cuda.is_available())
+
+
+def cpu_description() -> str:
+    """The CPU's model name and widest vector extension (results differ between AVX2 and AVX-512 hosts)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")),
+                 platform.processor() or "unknown")
+    flags = next((set(ln.split(":", 1)[1].split()) for ln in info.splitlines() if ln.startswith("flags")), set())
+    widest = next((f for f in ("avx512f", "avx2", "avx", "neon") if f in flags), "unknown vector unit")
+    return f"{model} ({widest})"
 
 
 def same_device_peer(impl: str) -> str:
@@ -208,6 +221,31 @@ def spawn(cfg: dict[str, Any]) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from an implementation's rounds: median seconds, every round's seconds kept,
+    the largest peak memory."""
+    done = [r for r in rounds if "error" not in r and "skipped" not in r]
+    if len(done) < len(rounds):
+        return next(r for r in rounds if r not in done)
+    secs = [r["seconds"] for r in done]
+    row = {**done[0], "seconds": float(np.median(secs)), "round_seconds": secs}
+    row["images_per_s"] = row["batch"] / row["seconds"]
+    for key in ("peak_rss_mb", "peak_growth_mb", "peak_gpu_mb"):
+        if key in row:
+            row[key] = max(r[key] for r in done)
+    return row
+
+
+def ratio(peer: dict[str, Any] | None, row: dict[str, Any]) -> float | None:
+    """Peer seconds / this row's seconds: the median of the per-round ratios where both ran the same rounds."""
+    if not peer or "seconds" not in peer:
+        return None
+    a, b = peer.get("round_seconds"), row.get("round_seconds")
+    if a and b and len(a) == len(b):
+        return float(np.median([x / y for x, y in zip(a, b)]))
+    return float(peer["seconds"] / row["seconds"])
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one line per (network, T, batch), seconds / images/s / ratio to SpikingJelly."""
     head = ("| network | T | batch | impl | seconds | images/s | SJ s / this s (same device) | SJ-static s / this s | "
@@ -222,11 +260,11 @@ def table(rows: list[dict[str, Any]]) -> str:
                 why = f"error: {r['error'][:60]}" if "error" in r else f"skipped: {r['skipped']}"
                 lines.append(f"| {net} | {steps} | {batch} | {impl} | {why} | | | | |")
                 continue
-            sj = by.get(same_device_peer(impl), {}).get("seconds")
-            sjs = None if impl.endswith("-cuda") else by.get("spikingjelly-static", {}).get("seconds")
+            sj = ratio(by.get(same_device_peer(impl)), r)
+            sjs = None if impl.endswith("-cuda") else ratio(by.get("spikingjelly-static"), r)
             s = r["seconds"]
             lines.append(f"| {net} | {steps} | {batch} | {impl} | {s:.3f} | {r['images_per_s']:.0f} | "
-                         f"{f'{sj / s:.2f}' if sj else '-'} | {f'{sjs / s:.2f}' if sjs else '-'} | "
+                         f"{f'{sj:.2f}' if sj else '-'} | {f'{sjs:.2f}' if sjs else '-'} | "
                          f"{r['peak_rss_mb']:.0f} ({r['peak_growth_mb']:.0f}) |")
     return "\n".join(lines)
 
@@ -240,11 +278,15 @@ def main() -> None:
     ap.add_argument("--impls", nargs="+", default=None, choices=IMPLS + CUDA_IMPLS,
                     help="implementations to time (default: all; the -cuda ones only where CUDA is present)")
     ap.add_argument("--repeats", type=int, default=0, help="timed runs per cell (0: 5 / 3 / 1 by batch)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run each cell's implementations in turn this many times (median; paired ratios)")
     ap.add_argument("--torch-threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     ap.add_argument("--peer-budget-mb", type=int, default=MEMORY_BUDGET >> 20,
                     help="SpikingJelly mini-batch budget in MiB of float activations (default: our chunk budget)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/simulator_vs_peers.json"))
     args = ap.parse_args()
+    if args.rounds < 1 or args.repeats < 0:
+        ap.error(f"--rounds must be >= 1 and --repeats >= 0 (got {args.rounds}, {args.repeats})")
     if args.worker:
         print(json.dumps(run_cell(json.loads(args.worker))))
         return
@@ -254,9 +296,10 @@ def main() -> None:
         for steps in args.steps:
             for batch in args.batches:
                 repeats = args.repeats or (5 if batch <= 1 else 3 if batch <= 100 else 1)
-                cell = [spawn({"impl": i, "net": net, "steps": steps, "batch": batch, "repeats": repeats,
-                               "torch_threads": args.torch_threads, "peer_budget_mb": args.peer_budget_mb})
-                        for i in impls]
+                runs = [[spawn({"impl": i, "net": net, "steps": steps, "batch": batch, "repeats": repeats,
+                                "torch_threads": args.torch_threads, "peer_budget_mb": args.peer_budget_mb})
+                         for i in impls] for _ in range(args.rounds)]
+                cell = [merge_rounds([rnd[k] for rnd in runs]) for k in range(len(impls))]
                 hashes = {r.get("readout_sha256") for r in cell if r.get("readout_sha256")}
                 for r in cell:
                     r["numpy_torch_identical"] = len(hashes) <= 1
@@ -267,7 +310,7 @@ def main() -> None:
     import torch
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "date": date.today().isoformat(),
-            "cuda_device": torch.cuda.get_device_name(0) if cuda_present() else None,
+            "cuda_device": torch.cuda.get_device_name(0) if cuda_present() else None, "cpu": cpu_description(),
             "load_average_at_end": os.getloadavg(), "command": " ".join(sys.argv)}
     try:
         from importlib.metadata import version

@@ -156,18 +156,18 @@ def sum_pool(node: SumPool, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor
 
 
 def _tiled_sum_nhwc(x: torch.Tensor, kh: int, kw: int) -> torch.Tensor:
-    """Non-overlapping ``kh x kw`` window sums of a channels-last ``x`` (floor mode): rows of a
-    window added as whole contiguous image rows, then the ``kw`` columns as runs of ``C``."""
+    """Non-overlapping ``kh x kw`` window sums of a channels-last ``x`` (floor mode): the window's
+    rows added as views of whole image rows, then its columns as runs of ``C`` (the first add of
+    each axis writes a new tensor, so nothing is copied just to be added to)."""
     n, c, h, w = x.shape
     ho, wo = h // kh, w // kw
-    rows = x.permute(0, 2, 3, 1)[:, :ho * kh, :wo * kw].reshape(n, ho, kh, wo * kw * c)
-    acc = rows[:, :, 0].clone()
-    for a in range(1, kh):
-        acc += rows[:, :, a]
-    cols = acc.view(n, ho, wo, kw * c)
-    out = cols[..., :c].clone()
-    for e in range(1, kw):
-        out += cols[..., e * c:(e + 1) * c]
+    win = x.permute(0, 2, 3, 1)[:, :ho * kh, :wo * kw].reshape(n, ho, kh, wo, kw, c)
+    rows = win[:, :, 0] + win[:, :, 1] if kh > 1 else win[:, :, 0]       # (N, Ho, Wo, kw, C)
+    for a in range(2, kh):
+        rows += win[:, :, a]
+    out = rows[:, :, :, 0] + rows[:, :, :, 1] if kw > 1 else rows[:, :, :, 0].clone()
+    for e in range(2, kw):
+        out += rows[:, :, :, e]
     return out.permute(0, 3, 1, 2)                                        # (N, C, Ho, Wo), channels-last
 
 

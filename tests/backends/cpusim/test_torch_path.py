@@ -114,7 +114,8 @@ def test_conv_variants_equal_apply(device: str, c_in: int, c_out: int, groups: i
 
 @pytest.mark.parametrize("kernel, stride, padding", [
     ((2, 2), None, (0, 0)), ((3, 3), (2, 2), (1, 1)), ((2, 3), (1, 2), (1, 0)), ((7, 6), None, (0, 0)),
-    ((3, 2), None, (0, 0)), ((2, 2), (2, 2), (1, 1)),
+    ((3, 2), None, (0, 0)), ((2, 2), (2, 2), (1, 1)), ((1, 3), None, (0, 0)), ((3, 1), None, (0, 0)),
+    ((1, 1), None, (0, 0)), ((3, 3), None, (0, 0)),
 ])
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last], ids=["nchw", "nhwc"])
 @pytest.mark.parametrize("in_dtype, dtype", [(torch.bool, torch.int32), (torch.int32, torch.int32),
