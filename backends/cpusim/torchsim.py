@@ -239,8 +239,9 @@ class HostNeurons(NumpyNeurons):
             self.theta = host_image_layout(self.theta)
 
     def initial(self, batch: int) -> torch.Tensor:                           # type: ignore[override]
-        v0 = torch.from_numpy(self.v0)
-        return allocate((batch, *self.shape), v0.dtype, v0.device, zero=False).copy_(v0.expand(batch, *self.shape))
+        v = allocate((batch, *self.shape), DTYPES[self.v0.dtype.name], torch.device("cpu"), zero=False)
+        np.copyto(v.numpy(), self.v0)                  # numpy's broadcast copy, in the state's memory order
+        return v
 
     def drive(self, consts: list[Any]) -> np.ndarray | None:
         return super().drive([c.numpy() for c in consts])
