@@ -252,8 +252,14 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=RESULTS / "methods.json")
     p.add_argument("--plot", type=Path, default=RESULTS / "methods.png")
     args = p.parse_args()
-    args.levels = [int(v) for v in args.levels.split(",")]
-    args.taus = [int(v) for v in args.taus.split(",")]
+    try:
+        args.levels = [int(v) for v in args.levels.split(",")]
+        args.taus = [int(v) for v in args.taus.split(",")]
+    except ValueError as err:
+        p.error(f"--levels/--taus: comma-separated integers expected ({err})")
+    for f in ([args.markdown] if args.markdown else []) + (args.merge or []):
+        if not f.is_file():
+            p.error(f"{f}: no such result JSON")
     if args.markdown:
         print(markdown(json.loads(args.markdown.read_text())))
         return
