@@ -24,11 +24,12 @@ Each cell (implementation x network x T x batch) runs in its own process: second
 (imports included) and its growth over the resident size before the timed runs.  With
 ``--rounds R`` every cell's implementations run in turn R times (A B C A B C ...), a fresh process
 each: a row's seconds are the median of its rounds, and its ratio to SpikingJelly is the median of
-the per-round ratios, so a drift in the machine's speed during the run moves both sides alike.  The numpy and
-torch readouts of every cell are compared (sha256), so the table also certifies they agree.
-With CUDA present, ``neurodeploy-torch-cuda`` and ``spikingjelly-cuda`` time both on the GPU (ratio
-against the peer on the same device; our CUDA readout joins the hash check; peak GPU memory as
-``peak_gpu_mb``); without it they are left out, or recorded as skipped when named in ``--impls``.  SpikingJelly is a benchmark-only dependency:
+the per-round ratios, so a drift in the machine's speed during the run moves both sides alike.
+The readouts of our implementations in every cell are compared (sha256), so the table also
+certifies they agree.  With CUDA present, ``neurodeploy-torch-cuda`` and ``spikingjelly-cuda``
+time both on the GPU (ratio against the peer on the same device; our CUDA readout joins the hash
+check; peak GPU memory as ``peak_gpu_mb``); without it they are left out, or recorded as skipped
+when named in ``--impls``.  SpikingJelly is a benchmark-only dependency:
 ``pip install --no-deps spikingjelly==2.0.0 loguru requests``.  Writes JSON (``--out``) and
 prints a Markdown table.
 """
@@ -59,7 +60,7 @@ CUDA_IMPLS = ("neurodeploy-torch-cuda", "spikingjelly-cuda")   # default only wh
 
 
 def cuda_present() -> bool:
-    """Whether torch sees a CUDA device (the CUDA cells are skipped, and say so, otherwise)."""
+    """Whether torch sees a CUDA device (the CUDA cells need one)."""
     import torch
     return bool(torch.cuda.is_available())
 
@@ -69,7 +70,8 @@ def cpu_description() -> str:
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")),
                  platform.processor() or "unknown")
-    flags = next((set(ln.split(":", 1)[1].split()) for ln in info.splitlines() if ln.startswith("flags")), set())
+    flags: set[str] = next((set(ln.split(":", 1)[1].split()) for ln in info.splitlines()
+                            if ln.startswith("flags")), set())
     widest = next((f for f in ("avx512f", "avx2", "avx", "neon") if f in flags), "unknown vector unit")
     return f"{model} ({widest})"
 
@@ -224,20 +226,21 @@ def spawn(cfg: dict[str, Any]) -> dict[str, Any]:
 def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One row from an implementation's rounds: median seconds, every round's seconds kept,
     the largest peak memory."""
-    done = [r for r in rounds if "error" not in r and "skipped" not in r]
-    if len(done) < len(rounds):
-        return next(r for r in rounds if r not in done)
-    secs = [r["seconds"] for r in done]
-    row = {**done[0], "seconds": float(np.median(secs)), "round_seconds": secs}
+    failed = [r for r in rounds if "error" in r or "skipped" in r]
+    if failed:
+        return failed[0]
+    secs = [r["seconds"] for r in rounds]
+    row = {**rounds[0], "seconds": float(np.median(secs)), "round_seconds": secs}
     row["images_per_s"] = row["batch"] / row["seconds"]
     for key in ("peak_rss_mb", "peak_growth_mb", "peak_gpu_mb"):
         if key in row:
-            row[key] = max(r[key] for r in done)
+            row[key] = max(r[key] for r in rounds)
     return row
 
 
 def ratio(peer: dict[str, Any] | None, row: dict[str, Any]) -> float | None:
-    """Peer seconds / this row's seconds: the median of the per-round ratios where both ran the same rounds."""
+    """Peer seconds / this row's seconds: the median of the per-round ratios where both ran the
+    same rounds."""
     if not peer or "seconds" not in peer:
         return None
     a, b = peer.get("round_seconds"), row.get("round_seconds")
@@ -248,8 +251,8 @@ def ratio(peer: dict[str, Any] | None, row: dict[str, Any]) -> float | None:
 
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one line per (network, T, batch), seconds / images/s / ratio to SpikingJelly."""
-    head = ("| network | T | batch | impl | seconds | images/s | SJ s / this s (same device) | SJ-static s / this s | "
-            "peak RSS MB (growth) |")
+    head = ("| network | T | batch | impl | seconds | images/s | SJ s / this s (same device) | "
+            "SJ-static s / this s | peak RSS MB (growth) |")
     lines = [head, "|---|---|---|---|---|---|---|---|---|"]
     cells: dict[tuple[str, int, int], dict[str, dict[str, Any]]] = {}
     for r in rows:
@@ -287,6 +290,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.rounds < 1 or args.repeats < 0:
         ap.error(f"--rounds must be >= 1 and --repeats >= 0 (got {args.rounds}, {args.repeats})")
+    if args.out.is_dir():
+        ap.error(f"--out {args.out}: is a folder; give the JSON file to write")
     if args.worker:
         print(json.dumps(run_cell(json.loads(args.worker))))
         return
@@ -304,13 +309,16 @@ def main() -> None:
                 for r in cell:
                     r["numpy_torch_identical"] = len(hashes) <= 1
                 if len(hashes) > 1:
-                    raise SystemExit(f"{net} T={steps} batch={batch}: numpy and torch readouts differ (numpy, torch and CUDA must agree)")
+                    raise SystemExit(f"{net} T={steps} batch={batch}: readouts of "
+                                     f"{', '.join(i for i in impls if i.startswith('neurodeploy'))} differ "
+                                     "(every neurodeploy implementation must agree)")
                 rows.extend(cell)
                 print("\n".join(table(cell).splitlines()[2:]), flush=True)
     import torch
     meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "date": date.today().isoformat(),
-            "cuda_device": torch.cuda.get_device_name(0) if cuda_present() else None, "cpu": cpu_description(),
+            "cuda_device": torch.cuda.get_device_name(0) if cuda_present() else None,
+            "cpu": cpu_description(),
             "load_average_at_end": os.getloadavg(), "command": " ".join(sys.argv)}
     try:
         from importlib.metadata import version

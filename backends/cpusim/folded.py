@@ -190,7 +190,8 @@ def run(graph: Graph, x: np.ndarray, total: int, ops: ArrayOps, probes: Sequence
 class _Chunk:
     """One chunk of samples through every node, in topological order."""
 
-    def __init__(self, plan: Plan, x: Any, rows: slice, trace: Trace, pool: ThreadPoolExecutor | None) -> None:
+    def __init__(self, plan: Plan, x: Any, rows: slice, trace: Trace,
+                 pool: ThreadPoolExecutor | None) -> None:
         self.plan, self.ops, self.x, self.rows, self.trace, self.pool = plan, plan.ops, x, rows, trace, pool
         self.batch = int(x.shape[0])
         self.consts: dict[str, Const] = {}

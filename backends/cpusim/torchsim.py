@@ -239,7 +239,7 @@ class HostNeurons(NumpyNeurons):
             self.theta = host_image_layout(self.theta)
 
     def initial(self, batch: int) -> torch.Tensor:                           # type: ignore[override]
-        v = allocate((batch, *self.shape), DTYPES[self.v0.dtype.name], torch.device("cpu"), zero=False)
+        v = allocate((batch, *self.shape), _dtype(self.v0.dtype.name), torch.device("cpu"), zero=False)
         np.copyto(v.numpy(), self.v0)                  # numpy's broadcast copy, in the state's memory order
         return v
 
